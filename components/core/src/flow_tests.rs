@@ -1,0 +1,317 @@
+//! The login flow, rule by rule, against the in-memory world with a fixed clock.
+
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::http::{Request, Response};
+use crate::testing::TestWorld;
+use crate::Service;
+
+const T0: u64 = 1_800_000_000;
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const CALLBACK: &str = "https://app.example.com/cb";
+
+fn service() -> Service {
+    Service::new(
+        Config::from_pairs([
+            ("base_url", "https://auth.example.com"),
+            ("dev_mode", "true"),
+            ("client_callback_allowlist", CALLBACK),
+            ("admins", "admin@test.tmi"),
+        ])
+        .unwrap(),
+    )
+}
+
+fn json(r: &Response) -> Value {
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+fn query_param(location: &str, name: &str) -> Option<String> {
+    let url = url::Url::parse(location).unwrap();
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.to_string())
+}
+
+fn authorize_url(extra: &str) -> String {
+    format!(
+        "/oauth2/authorize?idp=test&scope=openid%20email&code_challenge={CHALLENGE}&code_challenge_method=S256&client_callback={}&login_hint=alice&state=client-state{extra}",
+        urlencode(CALLBACK)
+    )
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Run authorize and callback; return the code the client receives.
+fn login(svc: &Service, w: &TestWorld, now: u64) -> String {
+    let r = svc.handle(&Request::new("GET", &authorize_url("")), &w.at(now));
+    assert_eq!(r.status, 302, "{:?}", String::from_utf8_lossy(&r.body));
+    let upstream = r.header_value("location").unwrap().to_string();
+    let path = upstream.strip_prefix("https://auth.example.com").unwrap();
+    let r = svc.handle(&Request::new("GET", path), &w.at(now));
+    assert_eq!(r.status, 302, "{:?}", String::from_utf8_lossy(&r.body));
+    let location = r.header_value("location").unwrap();
+    assert!(location.starts_with(CALLBACK));
+    assert_eq!(query_param(location, "state").as_deref(), Some("client-state"));
+    query_param(location, "code").unwrap()
+}
+
+fn token_request(code: &str, verifier: &str, redirect_uri: &str) -> Request {
+    let body = serde_json::json!({
+        "grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": redirect_uri,
+    });
+    Request::new("POST", "/oauth2/token")
+        .with_header("content-type", "application/json")
+        .with_body(serde_json::to_vec(&body).unwrap())
+}
+
+fn redeem(svc: &Service, w: &TestWorld, code: &str, now: u64) -> Response {
+    svc.handle(&token_request(code, VERIFIER, CALLBACK), &w.at(now))
+}
+
+fn get_with_token(svc: &Service, w: &TestWorld, path: &str, token: &str, now: u64) -> Response {
+    let req = Request::new("GET", path).with_header("authorization", &format!("Bearer {token}"));
+    svc.handle(&req, &w.at(now))
+}
+
+fn assert_error(r: &Response, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{}", String::from_utf8_lossy(&r.body));
+    let body = json(r);
+    assert_eq!(body["error"], code);
+    assert!(body["error_description"].as_str().is_some_and(|d| !d.is_empty()));
+}
+
+#[test]
+fn full_login_yields_tokens_that_authenticate() {
+    let (svc, w) = (service(), TestWorld::default());
+    let code = login(&svc, &w, T0);
+    let r = redeem(&svc, &w, &code, T0 + 5);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header_value("cache-control"), Some("no-store"));
+    let tokens = json(&r);
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 3600);
+    let access = tokens["access_token"].as_str().unwrap();
+
+    let me = get_with_token(&svc, &w, "/oauth2/userinfo", access, T0 + 6);
+    assert_eq!(me.status, 200);
+    let me = json(&me);
+    assert_eq!(me["sub"], "alice");
+    assert_eq!(me["email"], "alice@test.tmi");
+    assert_eq!(me["name"], "Alice (Test User)");
+    assert_eq!(me["idp"], "test");
+
+    let profile = json(&get_with_token(&svc, &w, "/users/me", access, T0 + 6));
+    assert_eq!(profile["provider_id"], "alice");
+    assert_eq!(profile["is_admin"], false);
+}
+
+#[test]
+fn same_user_keeps_their_id_across_logins() {
+    let (svc, w) = (service(), TestWorld::default());
+    let ids: Vec<Value> = (0..2)
+        .map(|i| {
+            let code = login(&svc, &w, T0 + i);
+            let access = json(&redeem(&svc, &w, &code, T0 + i))["access_token"].as_str().unwrap().to_string();
+            json(&get_with_token(&svc, &w, "/oauth2/userinfo", &access, T0 + i))["id"].clone()
+        })
+        .collect();
+    assert_eq!(ids[0], ids[1]);
+}
+
+#[test]
+fn plain_pkce_method_is_refused() {
+    let (svc, w) = (service(), TestWorld::default());
+    let url = authorize_url("").replace("code_challenge_method=S256", "code_challenge_method=plain");
+    assert_error(&svc.handle(&Request::new("GET", &url), &w.at(T0)), 400, "invalid_request");
+}
+
+#[test]
+fn missing_or_short_challenge_is_refused() {
+    let (svc, w) = (service(), TestWorld::default());
+    let short = authorize_url("").replace(CHALLENGE, "tooshort");
+    assert_error(&svc.handle(&Request::new("GET", &short), &w.at(T0)), 400, "invalid_request");
+    let missing = authorize_url("").replace(&format!("code_challenge={CHALLENGE}&"), "");
+    assert_error(&svc.handle(&Request::new("GET", &missing), &w.at(T0)), 400, "invalid_request");
+}
+
+#[test]
+fn scope_without_openid_is_refused() {
+    let (svc, w) = (service(), TestWorld::default());
+    let url = authorize_url("").replace("scope=openid%20email", "scope=email");
+    assert_error(&svc.handle(&Request::new("GET", &url), &w.at(T0)), 400, "invalid_scope");
+}
+
+#[test]
+fn callback_outside_allowlist_is_refused() {
+    let (svc, w) = (service(), TestWorld::default());
+    let url = authorize_url("").replace(&urlencode(CALLBACK), &urlencode("https://evil.example.net/cb"));
+    assert_error(&svc.handle(&Request::new("GET", &url), &w.at(T0)), 400, "invalid_request");
+}
+
+#[test]
+fn wrong_verifier_is_refused_and_burns_the_code() {
+    let (svc, w) = (service(), TestWorld::default());
+    let code = login(&svc, &w, T0);
+    let wrong = "x".repeat(43);
+    assert_error(&svc.handle(&token_request(&code, &wrong, CALLBACK), &w.at(T0)), 400, "invalid_grant");
+    assert_error(&redeem(&svc, &w, &code, T0), 400, "invalid_grant");
+}
+
+#[test]
+fn different_redirect_uri_is_refused() {
+    let (svc, w) = (service(), TestWorld::default());
+    let code = login(&svc, &w, T0);
+    let r = svc.handle(&token_request(&code, VERIFIER, "https://app.example.com/other"), &w.at(T0));
+    assert_error(&r, 400, "invalid_grant");
+}
+
+#[test]
+fn reused_code_is_refused_and_revokes_the_first_tokens() {
+    let (svc, w) = (service(), TestWorld::default());
+    let code = login(&svc, &w, T0);
+    let first = json(&redeem(&svc, &w, &code, T0));
+    let access = first["access_token"].as_str().unwrap();
+    assert_eq!(get_with_token(&svc, &w, "/oauth2/userinfo", access, T0).status, 200);
+    assert_error(&redeem(&svc, &w, &code, T0 + 1), 400, "invalid_grant");
+    assert_error(&get_with_token(&svc, &w, "/oauth2/userinfo", access, T0 + 2), 401, "invalid_token");
+}
+
+#[test]
+fn concurrent_redemptions_have_exactly_one_winner() {
+    let (svc, w) = (service(), TestWorld::default());
+    let code = login(&svc, &w, T0);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20).map(|_| s.spawn(|| redeem(&svc, &w, &code, T0).status)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 400));
+}
+
+#[test]
+fn expired_code_is_refused() {
+    let (svc, w) = (service(), TestWorld::default());
+    let code = login(&svc, &w, T0);
+    assert_error(&redeem(&svc, &w, &code, T0 + 600), 400, "invalid_grant");
+}
+
+#[test]
+fn code_just_before_expiry_is_accepted() {
+    let (svc, w) = (service(), TestWorld::default());
+    let code = login(&svc, &w, T0);
+    assert_eq!(redeem(&svc, &w, &code, T0 + 599).status, 200);
+}
+
+#[test]
+fn state_is_single_use_and_must_be_known() {
+    let (svc, w) = (service(), TestWorld::default());
+    let r = svc.handle(&Request::new("GET", &authorize_url("")), &w.at(T0));
+    let path = r.header_value("location").unwrap().strip_prefix("https://auth.example.com").unwrap().to_string();
+    assert_eq!(svc.handle(&Request::new("GET", &path), &w.at(T0)).status, 302);
+    assert_error(&svc.handle(&Request::new("GET", &path), &w.at(T0)), 400, "invalid_request");
+    let unknown = "/oauth2/callback?code=test_x&state=nosuchstate";
+    assert_error(&svc.handle(&Request::new("GET", unknown), &w.at(T0)), 400, "invalid_request");
+}
+
+#[test]
+fn expired_state_is_refused() {
+    let (svc, w) = (service(), TestWorld::default());
+    let r = svc.handle(&Request::new("GET", &authorize_url("")), &w.at(T0));
+    let path = r.header_value("location").unwrap().strip_prefix("https://auth.example.com").unwrap().to_string();
+    assert_error(&svc.handle(&Request::new("GET", &path), &w.at(T0 + 601)), 400, "invalid_request");
+}
+
+#[test]
+fn access_token_expires() {
+    let (svc, w) = (service(), TestWorld::default());
+    let code = login(&svc, &w, T0);
+    let access = json(&redeem(&svc, &w, &code, T0))["access_token"].as_str().unwrap().to_string();
+    assert_eq!(get_with_token(&svc, &w, "/users/me", &access, T0 + 3599).status, 200);
+    assert_error(&get_with_token(&svc, &w, "/users/me", &access, T0 + 3600), 401, "invalid_token");
+}
+
+#[test]
+fn tampered_token_is_refused() {
+    let (svc, w) = (service(), TestWorld::default());
+    let code = login(&svc, &w, T0);
+    let access = json(&redeem(&svc, &w, &code, T0))["access_token"].as_str().unwrap().to_string();
+    let mut parts: Vec<&str> = access.split('.').collect();
+    let claims = crate::encoding::b64url_decode(parts[1]).unwrap();
+    let forged = String::from_utf8(claims).unwrap().replace("\"alice\"", "\"admin\"");
+    let forged = crate::encoding::b64url(forged.as_bytes());
+    parts[1] = &forged;
+    assert_error(&get_with_token(&svc, &w, "/oauth2/userinfo", &parts.join("."), T0), 401, "invalid_token");
+    let none_alg = format!("{}.{}.", crate::encoding::b64url(br#"{"alg":"none","kid":"test-hs256"}"#), parts[1]);
+    assert_error(&get_with_token(&svc, &w, "/oauth2/userinfo", &none_alg, T0), 401, "invalid_token");
+}
+
+#[test]
+fn malformed_bodies_are_client_errors() {
+    let (svc, w) = (service(), TestWorld::default());
+    let cases = [
+        ("application/json", b"{not json".to_vec()),
+        ("application/json", br#"{"grant_type":"authorization_code","extra":1}"#.to_vec()),
+        ("application/json", br#"{"grant_type":5}"#.to_vec()),
+        ("application/x-www-form-urlencoded", b"grant_type=authorization_code&grant_type=x".to_vec()),
+        ("application/x-www-form-urlencoded", vec![b'a', b'=', 0xff]),
+        ("text/plain", b"grant_type=authorization_code".to_vec()),
+        ("application/x-www-form-urlencoded", b"code=abc".to_vec()),
+    ];
+    for (ct, body) in cases {
+        let req = Request::new("POST", "/oauth2/token").with_header("content-type", ct).with_body(body);
+        let r = svc.handle(&req, &w.at(T0));
+        assert_eq!(r.status, 400, "{ct}: {}", String::from_utf8_lossy(&r.body));
+    }
+    let big = Request::new("POST", "/oauth2/token")
+        .with_header("content-type", "application/json")
+        .with_body(vec![b' '; 20_000]);
+    assert_eq!(svc.handle(&big, &w.at(T0)).status, 413);
+}
+
+#[test]
+fn form_bodies_work_like_json() {
+    let (svc, w) = (service(), TestWorld::default());
+    let code = login(&svc, &w, T0);
+    let body = format!(
+        "grant_type=authorization_code&code={}&code_verifier={VERIFIER}&redirect_uri={}",
+        urlencode(&code),
+        urlencode(CALLBACK)
+    );
+    let req = Request::new("POST", "/oauth2/token")
+        .with_header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+        .with_body(body);
+    assert_eq!(svc.handle(&req, &w.at(T0)).status, 200);
+}
+
+#[test]
+fn store_outage_is_503_with_retry_after() {
+    let (svc, w) = (service(), TestWorld::default());
+    w.store.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = svc.handle(&Request::new("GET", &authorize_url("")), &w.at(T0));
+    assert_error(&r, 503, "temporarily_unavailable");
+    assert!(r.header_value("retry-after").is_some());
+}
+
+#[test]
+fn admins_come_from_configuration() {
+    let (svc, w) = (service(), TestWorld::default());
+    let url = authorize_url("").replace("login_hint=alice", "login_hint=admin");
+    let r = svc.handle(&Request::new("GET", &url), &w.at(T0));
+    let path = r.header_value("location").unwrap().strip_prefix("https://auth.example.com").unwrap().to_string();
+    let r = svc.handle(&Request::new("GET", &path), &w.at(T0));
+    let code = query_param(r.header_value("location").unwrap(), "code").unwrap();
+    let access = json(&redeem(&svc, &w, &code, T0))["access_token"].as_str().unwrap().to_string();
+    assert_eq!(json(&get_with_token(&svc, &w, "/users/me", &access, T0))["is_admin"], true);
+}
+
+#[test]
+fn unknown_paths_and_methods() {
+    let (svc, w) = (service(), TestWorld::default());
+    assert_error(&svc.handle(&Request::new("GET", "/nope"), &w.at(T0)), 404, "not_found");
+    let r = svc.handle(&Request::new("GET", "/oauth2/token"), &w.at(T0));
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header_value("allow"), Some("POST"));
+}

@@ -1,0 +1,142 @@
+//! The tmi-auth HTTP component: a `wasi:http/incoming-handler` that turns
+//! each request into plain values, runs `tmi-auth-core` against adapters
+//! over the WASI imports, and writes the answer back. No logic lives here.
+
+mod adapters;
+
+use tmi_auth_core::{AuthError, Config, Request, Response, Service, World};
+use wasip2::exports::http::incoming_handler::Guest;
+use wasip2::http::types::{
+    ErrorCode, Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
+use wasip2::io::streams::StreamError;
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "tmi:auth/service",
+    generate_all,
+});
+
+/// The host caps bodies at 1 MiB too; this bounds what the guest buffers.
+const MAX_BODY: usize = 1024 * 1024;
+
+struct Component;
+
+wasip2::http::proxy::export!(Component);
+
+impl Guest for Component {
+    fn handle(request: IncomingRequest, out: ResponseOutparam) {
+        let response = match read_request(request) {
+            Ok(req) => serve(&req),
+            Err(e) => e.into_response(),
+        };
+        write_response(out, response);
+    }
+}
+
+fn serve(req: &Request) -> Response {
+    let config = match load_config() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("tmi-auth: {e}");
+            return e.into_response();
+        }
+    };
+    let store = match adapters::KvStore::open() {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("tmi-auth: {e}");
+            return e.into_response();
+        }
+    };
+    let world = World {
+        store: &store,
+        keyring: &adapters::HostKeyring,
+        http: &adapters::WasiHttp,
+        random: &adapters::WasiRandom,
+        now: wasip2::clocks::wall_clock::now().seconds,
+    };
+    let (response, diagnostic) = Service::new(config).handle_with_diagnostic(req, &world);
+    if let Some(d) = diagnostic {
+        eprintln!("tmi-auth: {} {}: {d}", req.method, req.path);
+    }
+    response
+}
+
+fn load_config() -> Result<Config, AuthError> {
+    let pairs = wasi::config::store::get_all()
+        .map_err(|_| AuthError::Unavailable("configuration unavailable".into()))?;
+    Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| AuthError::Internal(e.to_string()))
+}
+
+fn read_request(request: IncomingRequest) -> Result<Request, AuthError> {
+    let method = match request.method() {
+        Method::Get => "GET".to_string(),
+        Method::Head => "HEAD".to_string(),
+        Method::Post => "POST".to_string(),
+        Method::Put => "PUT".to_string(),
+        Method::Delete => "DELETE".to_string(),
+        Method::Connect => "CONNECT".to_string(),
+        Method::Options => "OPTIONS".to_string(),
+        Method::Trace => "TRACE".to_string(),
+        Method::Patch => "PATCH".to_string(),
+        Method::Other(m) => m,
+    };
+    let target = request.path_with_query().unwrap_or_else(|| "/".into());
+    let mut req = Request::new(&method, &target);
+    for (name, value) in request.headers().entries() {
+        let value = String::from_utf8(value)
+            .map_err(|_| AuthError::InvalidRequest(format!("header {name} is not valid UTF-8")))?;
+        req.headers.push((name.to_ascii_lowercase(), value));
+    }
+    req.body = read_body(&request)?;
+    Ok(req)
+}
+
+fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, AuthError> {
+    let io = |_| AuthError::InvalidRequest("the request body could not be read".into());
+    let body = request.consume().map_err(|_| AuthError::InvalidRequest("no request body".into()))?;
+    let stream = body.stream().map_err(|_| AuthError::InvalidRequest("no request body".into()))?;
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => {
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() > MAX_BODY {
+                    return Err(AuthError::PayloadTooLarge);
+                }
+            }
+            Err(StreamError::Closed) => break,
+            Err(e) => return Err(io(e)),
+        }
+    }
+    drop(stream);
+    IncomingBody::finish(body);
+    Ok(bytes)
+}
+
+fn write_response(out: ResponseOutparam, response: Response) {
+    let headers: Vec<(String, Vec<u8>)> =
+        response.headers.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
+    let fields = match Fields::from_list(&headers) {
+        Ok(fields) => fields,
+        Err(_) => {
+            ResponseOutparam::set(out, Err(ErrorCode::InternalError(Some("invalid response header".into()))));
+            return;
+        }
+    };
+    let outgoing = OutgoingResponse::new(fields);
+    let _ = outgoing.set_status_code(response.status);
+    let Ok(body) = outgoing.body() else { return };
+    ResponseOutparam::set(out, Ok(outgoing));
+    if let Ok(stream) = body.write() {
+        for chunk in response.body.chunks(4096) {
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                return;
+            }
+        }
+        drop(stream);
+    }
+    let _ = OutgoingBody::finish(body, None);
+}
