@@ -24,8 +24,46 @@ pub struct Config {
     pub refresh_token_lifetime: u64,
     /// Absolute lifetime of a login session, seconds.
     pub session_lifetime: u64,
+    /// Seconds a rotated refresh token still counts as fresh (0 = none).
+    pub refresh_grace_period: u64,
     /// Emails, provider user ids or group names of administrators.
     pub admins: Vec<String>,
+    /// The server-side pepper client secrets are hashed under (a secret).
+    pub client_secret_pepper: Option<Secret>,
+    /// Rate limits of the auth-flow endpoints.
+    pub rate_limits: RateLimits,
+}
+
+/// A secret value whose `Debug` form never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// At most `count` requests per `window` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Requests allowed per window.
+    pub count: u64,
+    /// Window length in seconds.
+    pub window: u64,
+}
+
+/// Rate limits per scope; `None` = unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Per client IP address.
+    pub ip: Option<Limit>,
+    /// Per flow: OAuth state, code or refresh token.
+    pub session: Option<Limit>,
+    /// Per user identifier: login_hint.
+    pub user: Option<Limit>,
+    /// Per client_id on the client_credentials grant.
+    pub client: Option<Limit>,
 }
 
 /// A configuration value that cannot be used.
@@ -65,7 +103,21 @@ impl Config {
             access_token_lifetime: parse_secs(get("access_token_lifetime"), "access_token_lifetime", 3600)?,
             refresh_token_lifetime: parse_secs(get("refresh_token_lifetime"), "refresh_token_lifetime", 30 * 86400)?,
             session_lifetime: parse_secs(get("session_lifetime"), "session_lifetime", 90 * 86400)?,
+            refresh_grace_period: match get("refresh_grace_period") {
+                None => 0,
+                Some(v) => v.parse().map_err(|_| err("refresh_grace_period", "must be a number of seconds"))?,
+            },
             admins: parse_list(get("admins")),
+            client_secret_pepper: match get("client_secret_pepper") {
+                Some(p) if p.len() < 32 => return Err(err("client_secret_pepper", "must be at least 32 characters")),
+                p => p.map(|p| Secret(p.to_string())),
+            },
+            rate_limits: RateLimits {
+                ip: parse_limit(get("rate_limit_ip"), "rate_limit_ip", Limit { count: 100, window: 60 })?,
+                session: parse_limit(get("rate_limit_session"), "rate_limit_session", Limit { count: 5, window: 60 })?,
+                user: parse_limit(get("rate_limit_user"), "rate_limit_user", Limit { count: 10, window: 3600 })?,
+                client: parse_limit(get("rate_limit_client"), "rate_limit_client", Limit { count: 6000, window: 60 })?,
+            },
             base_url,
         })
     }
@@ -99,6 +151,19 @@ fn parse_secs(value: Option<&str>, key: &str, default: u64) -> Result<u64, Confi
     }
 }
 
+/// `"N/S"`: N requests per S seconds; `"off"` disables the limit.
+fn parse_limit(value: Option<&str>, key: &str, default: Limit) -> Result<Option<Limit>, ConfigError> {
+    let Some(v) = value else { return Ok(Some(default)) };
+    if v == "off" {
+        return Ok(None);
+    }
+    let parsed = v.split_once('/').and_then(|(n, s)| Some((n.trim().parse().ok()?, s.trim().parse().ok()?)));
+    match parsed {
+        Some((count, window)) if count > 0 && window > 0 => Ok(Some(Limit { count, window })),
+        _ => Err(err(key, "must be \"N/SECONDS\" or \"off\"")),
+    }
+}
+
 /// A list is a JSON array of strings, or a comma-separated string.
 fn parse_list(value: Option<&str>) -> Vec<String> {
     match value {
@@ -126,6 +191,24 @@ mod tests {
         assert_eq!(c.access_token_lifetime, 3600);
         assert_eq!(c.admins, vec!["a@example.com", "ops"]);
         assert!(c.callback_allowlist.allows("https://app.example.com/cb"));
+        assert_eq!(c.rate_limits.ip, Some(Limit { count: 100, window: 60 }));
+        assert_eq!(c.refresh_grace_period, 0);
+    }
+
+    #[test]
+    fn rate_limits_and_pepper() {
+        let c = Config::from_pairs([
+            ("base_url", "https://x"),
+            ("rate_limit_ip", "3/10"),
+            ("rate_limit_user", "off"),
+            ("client_secret_pepper", "0123456789abcdef0123456789abcdef"),
+        ])
+        .unwrap();
+        assert_eq!(c.rate_limits.ip, Some(Limit { count: 3, window: 10 }));
+        assert_eq!(c.rate_limits.user, None);
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+        assert!(Config::from_pairs([("base_url", "https://x"), ("rate_limit_ip", "3")]).is_err());
+        assert!(Config::from_pairs([("base_url", "https://x"), ("client_secret_pepper", "short")]).is_err());
     }
 
     #[test]

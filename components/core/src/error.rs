@@ -41,12 +41,42 @@ pub enum AuthError {
     /// The body is larger than this endpoint accepts.
     #[error("payload too large")]
     PayloadTooLarge,
+    /// A rate limit or a client lockout: come back after `retry_after` seconds.
+    #[error("rate limited")]
+    TooManyRequests {
+        /// Seconds until the client may try again.
+        retry_after: u64,
+        /// The limit that was hit, for the `X-RateLimit-*` headers.
+        limit: Option<RateState>,
+    },
     /// The store or keyring is out of reach: try again later.
     #[error("temporarily_unavailable: {0}")]
     Unavailable(String),
     /// A bug or misconfiguration: the detail is for the logs only.
     #[error("server_error: {0}")]
     Internal(String),
+}
+
+/// Where a client stands against one rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateState {
+    /// Requests allowed per window.
+    pub limit: u64,
+    /// Requests left in this window.
+    pub remaining: u64,
+    /// When the window resets (seconds since the epoch).
+    pub reset: u64,
+}
+
+impl RateState {
+    /// The `X-RateLimit-*` headers.
+    pub fn headers(&self) -> [(&'static str, String); 3] {
+        [
+            ("x-ratelimit-limit", self.limit.to_string()),
+            ("x-ratelimit-remaining", self.remaining.to_string()),
+            ("x-ratelimit-reset", self.reset.to_string()),
+        ]
+    }
 }
 
 impl From<StoreError> for AuthError {
@@ -77,6 +107,7 @@ impl AuthError {
             AuthError::NotFound(_) => 404,
             AuthError::MethodNotAllowed(_) => 405,
             AuthError::PayloadTooLarge => 413,
+            AuthError::TooManyRequests { .. } => 429,
             AuthError::Internal(_) => 500,
             AuthError::Unavailable(_) => 503,
         }
@@ -95,6 +126,7 @@ impl AuthError {
             AuthError::NotFound(_) => "not_found",
             AuthError::MethodNotAllowed(_) => "method_not_allowed",
             AuthError::PayloadTooLarge => "invalid_request",
+            AuthError::TooManyRequests { .. } => "rate_limit_exceeded",
             AuthError::Unavailable(_) => "temporarily_unavailable",
             AuthError::Internal(_) => "server_error",
         }
@@ -113,6 +145,9 @@ impl AuthError {
             | AuthError::NotFound(d) => d.clone(),
             AuthError::MethodNotAllowed(allow) => format!("method not allowed; use {allow}"),
             AuthError::PayloadTooLarge => "request body too large".into(),
+            AuthError::TooManyRequests { retry_after, .. } => {
+                format!("too many requests; retry after {retry_after} seconds")
+            }
             AuthError::Unavailable(_) => "the service is temporarily unavailable; retry later".into(),
             AuthError::Internal(_) => "internal error".into(),
         }
@@ -130,6 +165,12 @@ impl AuthError {
             AuthError::InvalidClient(_) => response.header("www-authenticate", "Basic".to_string()),
             AuthError::MethodNotAllowed(allow) => response.header("allow", allow.to_string()),
             AuthError::Unavailable(_) => response.header("retry-after", "5".to_string()),
+            AuthError::TooManyRequests { retry_after, limit } => {
+                response.header("retry-after", retry_after.max(&1).to_string());
+                for (name, value) in limit.iter().flat_map(RateState::headers) {
+                    response.header(name, value);
+                }
+            }
             _ => {}
         }
         response.header("cache-control", "no-store".to_string());

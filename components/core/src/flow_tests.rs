@@ -7,24 +7,32 @@ use crate::http::{Request, Response};
 use crate::testing::TestWorld;
 use crate::Service;
 
-const T0: u64 = 1_800_000_000;
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const T0: u64 = 1_800_000_000;
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const CALLBACK: &str = "https://app.example.com/cb";
+pub(crate) const CALLBACK: &str = "https://app.example.com/cb";
 
-fn service() -> Service {
-    Service::new(
-        Config::from_pairs([
-            ("base_url", "https://auth.example.com"),
-            ("dev_mode", "true"),
-            ("client_callback_allowlist", CALLBACK),
-            ("admins", "admin@test.tmi"),
-        ])
-        .unwrap(),
-    )
+pub(crate) fn service_with(extra: &[(&str, &str)]) -> Service {
+    let mut pairs = vec![
+        ("base_url", "https://auth.example.com"),
+        ("dev_mode", "true"),
+        ("client_callback_allowlist", CALLBACK),
+        ("admins", "admin@test.tmi"),
+        ("rate_limit_ip", "off"),
+        ("rate_limit_session", "off"),
+        ("rate_limit_user", "off"),
+        ("client_secret_pepper", "unit-test-pepper-unit-test-pepper"),
+    ];
+    pairs.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+    pairs.extend_from_slice(extra);
+    Service::new(Config::from_pairs(pairs).unwrap())
 }
 
-fn json(r: &Response) -> Value {
+fn service() -> Service {
+    service_with(&[])
+}
+
+pub(crate) fn json(r: &Response) -> Value {
     serde_json::from_slice(&r.body).unwrap()
 }
 
@@ -40,12 +48,12 @@ fn authorize_url(extra: &str) -> String {
     )
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Run authorize and callback; return the code the client receives.
-fn login(svc: &Service, w: &TestWorld, now: u64) -> String {
+pub(crate) fn login(svc: &Service, w: &TestWorld, now: u64) -> String {
     let r = svc.handle(&Request::new("GET", &authorize_url("")), &w.at(now));
     assert_eq!(r.status, 302, "{:?}", String::from_utf8_lossy(&r.body));
     let upstream = r.header_value("location").unwrap().to_string();
@@ -58,7 +66,7 @@ fn login(svc: &Service, w: &TestWorld, now: u64) -> String {
     query_param(location, "code").unwrap()
 }
 
-fn token_request(code: &str, verifier: &str, redirect_uri: &str) -> Request {
+pub(crate) fn token_request(code: &str, verifier: &str, redirect_uri: &str) -> Request {
     let body = serde_json::json!({
         "grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": redirect_uri,
     });
@@ -67,16 +75,16 @@ fn token_request(code: &str, verifier: &str, redirect_uri: &str) -> Request {
         .with_body(serde_json::to_vec(&body).unwrap())
 }
 
-fn redeem(svc: &Service, w: &TestWorld, code: &str, now: u64) -> Response {
+pub(crate) fn redeem(svc: &Service, w: &TestWorld, code: &str, now: u64) -> Response {
     svc.handle(&token_request(code, VERIFIER, CALLBACK), &w.at(now))
 }
 
-fn get_with_token(svc: &Service, w: &TestWorld, path: &str, token: &str, now: u64) -> Response {
+pub(crate) fn get_with_token(svc: &Service, w: &TestWorld, path: &str, token: &str, now: u64) -> Response {
     let req = Request::new("GET", path).with_header("authorization", &format!("Bearer {token}"));
     svc.handle(&req, &w.at(now))
 }
 
-fn assert_error(r: &Response, status: u16, code: &str) {
+pub(crate) fn assert_error(r: &Response, status: u16, code: &str) {
     assert_eq!(r.status, status, "{}", String::from_utf8_lossy(&r.body));
     let body = json(r);
     assert_eq!(body["error"], code);

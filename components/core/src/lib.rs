@@ -10,20 +10,26 @@
 #![warn(missing_docs)]
 
 pub mod allowlist;
+pub mod clients;
 pub mod codes;
 pub mod config;
 pub mod discovery;
 pub mod encoding;
 pub mod error;
 pub mod flows;
+pub mod groups;
 pub mod http;
+pub mod introspect;
 pub mod pkce;
 pub mod ports;
 pub mod providers;
+pub mod ratelimit;
 pub mod records;
+pub mod revoke;
 mod router;
 pub mod sessions;
 pub mod token_endpoint;
+pub mod timefmt;
 pub mod tokens;
 pub mod userinfo;
 pub mod users;
@@ -32,6 +38,8 @@ pub mod users;
 mod testing;
 #[cfg(test)]
 mod flow_tests;
+#[cfg(test)]
+mod lifecycle_tests;
 
 pub use config::Config;
 pub use error::AuthError;

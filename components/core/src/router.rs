@@ -1,16 +1,15 @@
-//! Maps method and path to the rule modules; nothing else.
+//! Maps method and path to the rule modules, and applies the rate limits of
+//! the auth-flow endpoints; nothing else.
 
 use serde_json::json;
 
 use crate::config::Config;
-use crate::discovery;
-use crate::error::AuthError;
-use crate::flows;
+use crate::error::{AuthError, RateState};
 use crate::http::{Request, Response};
 use crate::ports::World;
 use crate::providers::Providers;
-use crate::token_endpoint;
-use crate::userinfo;
+use crate::token_endpoint::TokenRequest;
+use crate::{clients, discovery, flows, groups, introspect, ratelimit, revoke, token_endpoint, userinfo};
 
 /// The service: configuration plus the providers it enables.
 pub struct Service {
@@ -40,7 +39,14 @@ impl Service {
     /// (store outage, misconfiguration) for the operator's log. The detail
     /// never carries request data.
     pub fn handle_with_diagnostic(&self, req: &Request, world: &World) -> (Response, Option<String>) {
-        match self.route(req, world) {
+        let result = self.rate_limit(req, world).and_then(|state| {
+            let mut response = self.route(req, world)?;
+            for (name, value) in state.iter().flat_map(RateState::headers) {
+                response.header(name, value);
+            }
+            Ok(response)
+        });
+        match result {
             Ok(response) => (response, None),
             Err(e) => {
                 let diagnostic = matches!(e, AuthError::Internal(_) | AuthError::Unavailable(_)).then(|| e.to_string());
@@ -59,7 +65,16 @@ impl Service {
                 Err(AuthError::MethodNotAllowed(allowed))
             }
         };
-        match req.path.as_str() {
+        let path = req.path.as_str();
+        if let Some(id) = path.strip_prefix("/client-credentials/") {
+            only("DELETE")?;
+            return clients::delete(req, id, c, world);
+        }
+        if let Some(idp) = path.strip_prefix("/oauth2/providers/").and_then(|r| r.strip_suffix("/groups")) {
+            only("GET")?;
+            return groups::list(req, idp, c, p, world);
+        }
+        match path {
             "/healthz" => {
                 only("GET")?;
                 world.store.get("healthz")?;
@@ -69,13 +84,64 @@ impl Service {
             "/oauth2/authorize" => only("GET").and_then(|_| flows::authorize(req, c, p, world)),
             "/oauth2/callback" => only("GET").and_then(|_| flows::callback(req, c, p, world)),
             "/oauth2/token" => only("POST").and_then(|_| token_endpoint::token(req, c, world)),
+            "/oauth2/refresh" => only("POST").and_then(|_| token_endpoint::refresh_endpoint(req, c, world)),
+            "/oauth2/revoke" => only("POST").and_then(|_| revoke::revoke(req, c, world)),
+            "/oauth2/introspect" => only("POST").and_then(|_| introspect::introspect(req, c, world)),
             "/oauth2/userinfo" => only("GET").and_then(|_| userinfo::userinfo(req, c, world)),
             "/users/me" => only("GET").and_then(|_| userinfo::users_me(req, c, world)),
+            "/client-credentials" => match method {
+                "POST" => clients::create(req, c, world),
+                "GET" => clients::list(req, c, world),
+                _ => Err(AuthError::MethodNotAllowed("GET, POST")),
+            },
             "/.well-known/openid-configuration" => only("GET").and_then(|_| discovery::openid_configuration(c, world)),
             "/.well-known/oauth-authorization-server" => only("GET").map(|_| discovery::authorization_server(c)),
             "/.well-known/oauth-protected-resource" => only("GET").map(|_| discovery::protected_resource(c)),
             "/.well-known/jwks.json" => only("GET").and_then(|_| discovery::jwks(world)),
             _ => Err(AuthError::NotFound("no such endpoint".into())),
         }
+    }
+
+    /// Count the request against the limits of its endpoint: per client IP,
+    /// per flow (state, code, refresh token) and per user or client.
+    fn rate_limit(&self, req: &Request, world: &World) -> Result<Option<RateState>, AuthError> {
+        let limits = &self.config.rate_limits;
+        let flow_endpoints = ["/oauth2/authorize", "/oauth2/callback", "/oauth2/token", "/oauth2/refresh", "/oauth2/revoke", "/oauth2/introspect"];
+        if !flow_endpoints.contains(&req.path.as_str()) {
+            return Ok(None);
+        }
+        let ip = client_ip(req);
+        let query = req.query_params().unwrap_or_default();
+        let body = if req.path == "/oauth2/token" { TokenRequest::parse(req).ok() } else { None };
+        let flow = match req.path.as_str() {
+            "/oauth2/callback" => query.get("state"),
+            "/oauth2/token" => body.as_ref().and_then(TokenRequest::flow_id),
+            _ => None,
+        };
+        let user = if req.path == "/oauth2/authorize" { query.get("login_hint").map(str::to_ascii_lowercase) } else { None };
+        let client = body.as_ref().and_then(TokenRequest::client_id);
+        let mut checks = vec![("ip", ip, limits.ip)];
+        if let Some(flow) = flow {
+            checks.push(("session", flow, limits.session));
+        }
+        if let Some(user) = user.as_deref() {
+            checks.push(("user", user, limits.user));
+        }
+        if let Some(client) = client {
+            checks.push(("client", client, limits.client));
+        }
+        ratelimit::check_all(world, &checks)
+    }
+}
+
+/// The client address the host reports (it overwrites any client-sent
+/// value); Spin reports it as `spin-client-addr`.
+fn client_ip(req: &Request) -> &str {
+    if let Some(ip) = req.header("x-tmi-client-ip") {
+        return ip;
+    }
+    match req.header("spin-client-addr") {
+        Some(addr) => addr.rsplit_once(':').map_or(addr, |(host, _)| host),
+        None => "unknown",
     }
 }

@@ -1,7 +1,9 @@
-//! POST /oauth2/token: JSON or form bodies, one handler per grant type.
+//! POST /oauth2/token (JSON or form bodies; one function per grant type)
+//! and POST /oauth2/refresh.
 
 use serde::{Deserialize, Serialize};
 
+use crate::clients::{self, ClientCredential};
 use crate::codes::{self, Redemption};
 use crate::config::Config;
 use crate::error::AuthError;
@@ -9,7 +11,7 @@ use crate::http::{Params, Request, Response};
 use crate::ports::World;
 use crate::sessions::{self, Lifetimes};
 use crate::tokens::{self, AccessClaims};
-use crate::users::{self, UserRef};
+use crate::users::{self, User, UserRef};
 
 /// Token requests are small; anything bigger is refused unparsed.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -33,7 +35,7 @@ pub struct TokenRequest {
 pub struct TokenResponse {
     /// The JWT access token.
     pub access_token: String,
-    /// The opaque refresh token.
+    /// The opaque refresh token; empty for client credentials.
     pub refresh_token: String,
     /// Always `Bearer`.
     pub token_type: String,
@@ -73,6 +75,17 @@ impl TokenRequest {
             )),
         }
     }
+
+    /// The per-flow identifier rate limits count against: the code,
+    /// refresh token or client id this request is about.
+    pub fn flow_id(&self) -> Option<&str> {
+        self.code.as_deref().or(self.refresh_token.as_deref())
+    }
+
+    /// The client id, for the per-client rate limit.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
 }
 
 fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, AuthError> {
@@ -86,19 +99,42 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, AuthEr
 pub fn token(req: &Request, config: &Config, world: &World) -> Result<Response, AuthError> {
     let idp = req.query_params()?.get("idp").map(String::from);
     let body = TokenRequest::parse(req)?;
-    let grant = required(&body.grant_type, "grant_type")?;
-    let response = match grant {
-        "authorization_code" => authorization_code(&body, idp.as_deref(), config, world)?,
-        "client_credentials" | "refresh_token" => {
-            return Err(AuthError::UnsupportedGrantType(format!("grant_type {grant} is not enabled on this server")))
-        }
+    let lifetimes = Lifetimes::from(config);
+    let response = match required(&body.grant_type, "grant_type")? {
+        "authorization_code" => authorization_code(&body, idp.as_deref(), config, &lifetimes, world)?,
+        "refresh_token" => refresh(required(&body.refresh_token, "refresh_token")?, config, &lifetimes, world)?,
+        "client_credentials" => client_credentials(req, &body, config, &lifetimes, world)?,
         _ => return Err(AuthError::UnsupportedGrantType("unknown grant_type".into())),
     };
     Ok(Response::json_no_store(200, &response))
 }
 
-fn authorization_code(body: &TokenRequest, idp: Option<&str>, config: &Config, world: &World) -> Result<TokenResponse, AuthError> {
-    let lifetimes = Lifetimes::from(config);
+/// Handle POST /oauth2/refresh: `{"refresh_token": …}`.
+pub fn refresh_endpoint(req: &Request, config: &Config, world: &World) -> Result<Response, AuthError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RefreshRequest {
+        refresh_token: String,
+    }
+    if req.body.len() > MAX_BODY {
+        return Err(AuthError::PayloadTooLarge);
+    }
+    if req.media_type().as_deref() != Some("application/json") {
+        return Err(AuthError::InvalidRequest("Content-Type must be application/json".into()));
+    }
+    let body: RefreshRequest = serde_json::from_slice(&req.body)
+        .map_err(|_| AuthError::InvalidRequest("body must be {\"refresh_token\": \"…\"}".into()))?;
+    let response = refresh(&body.refresh_token, config, &Lifetimes::from(config), world)?;
+    Ok(Response::json_no_store(200, &response))
+}
+
+fn authorization_code(
+    body: &TokenRequest,
+    idp: Option<&str>,
+    config: &Config,
+    lifetimes: &Lifetimes,
+    world: &World,
+) -> Result<TokenResponse, AuthError> {
     let redemption = Redemption {
         code: required(&body.code, "code")?,
         code_verifier: required(&body.code_verifier, "code_verifier")?,
@@ -106,40 +142,106 @@ fn authorization_code(body: &TokenRequest, idp: Option<&str>, config: &Config, w
         state: body.state.as_deref().filter(|s| !s.is_empty()),
         idp,
     };
-    let (code, sid) = codes::redeem(world, &lifetimes, &redemption)?;
-    issue_session_tokens(world, config, &lifetimes, &code.user, &sid)
-}
-
-/// Open session `sid` for `user` and mint its first token pair.
-pub fn issue_session_tokens(
-    world: &World,
-    config: &Config,
-    lifetimes: &Lifetimes,
-    user_ref: &UserRef,
-    sid: &str,
-) -> Result<TokenResponse, AuthError> {
-    let user = users::load(world, user_ref)?.ok_or_else(|| AuthError::Internal("user record missing".into()))?;
-    let refresh_token = sessions::start(world, lifetimes, sid, user_ref)?;
-    let claims = AccessClaims {
-        iss: config.base_url.clone(),
-        sub: user.user_ref.provider_user_id.clone(),
-        aud: config.audience.clone(),
-        exp: world.now + lifetimes.access,
-        iat: world.now,
-        nbf: world.now,
-        jti: tokens::new_jti(world),
-        email: user.email.clone(),
-        email_verified: user.email_verified,
-        name: user.name.clone(),
-        idp: user.user_ref.idp.clone(),
-        tmi_is_administrator: users::is_admin(config, &user),
-        groups: user.groups,
-        sid: Some(sid.to_string()),
-    };
+    let (code, sid) = codes::redeem(world, lifetimes, &redemption)?;
+    let user = load_user(world, &code.user)?;
+    let refresh_token = sessions::start(world, lifetimes, &sid, &code.user)?;
     Ok(TokenResponse {
-        access_token: tokens::mint(world, &claims)?,
+        access_token: mint_user_token(world, config, lifetimes, &user, &sid)?,
         refresh_token,
         token_type: "Bearer".into(),
         expires_in: lifetimes.access,
     })
+}
+
+fn refresh(token: &str, config: &Config, lifetimes: &Lifetimes, world: &World) -> Result<TokenResponse, AuthError> {
+    let rotated = sessions::rotate(world, lifetimes, token)?;
+    let user = load_user(world, &rotated.user)?;
+    Ok(TokenResponse {
+        access_token: mint_user_token(world, config, lifetimes, &user, &rotated.sid)?,
+        refresh_token: rotated.refresh_token,
+        token_type: "Bearer".into(),
+        expires_in: lifetimes.access,
+    })
+}
+
+fn client_credentials(
+    req: &Request,
+    body: &TokenRequest,
+    config: &Config,
+    lifetimes: &Lifetimes,
+    world: &World,
+) -> Result<TokenResponse, AuthError> {
+    let (client_id, secret) = match (clients::basic_credentials(req)?, &body.client_id, &body.client_secret) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(AuthError::InvalidRequest("use one client authentication method, not two".into()))
+        }
+        (Some(basic), None, None) => basic,
+        (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
+        _ => return Err(AuthError::InvalidClient("client_id and client_secret are required".into())),
+    };
+    let credential = clients::authenticate_client(world, config, &client_id, &secret)?;
+    let owner = users::load(world, &credential.owner)?
+        .ok_or_else(|| AuthError::InvalidClient("the credential's owner no longer exists".into()))?;
+    Ok(TokenResponse {
+        access_token: mint_service_token(world, config, lifetimes, &credential, &owner)?,
+        refresh_token: String::new(),
+        token_type: "Bearer".into(),
+        expires_in: lifetimes.access,
+    })
+}
+
+fn load_user(world: &World, user_ref: &UserRef) -> Result<User, AuthError> {
+    users::load(world, user_ref)?.ok_or_else(|| AuthError::Internal("user record missing".into()))
+}
+
+fn mint_user_token(world: &World, config: &Config, lifetimes: &Lifetimes, user: &User, sid: &str) -> Result<String, AuthError> {
+    tokens::mint(
+        world,
+        &AccessClaims {
+            iss: config.base_url.clone(),
+            sub: user.user_ref.provider_user_id.clone(),
+            aud: config.audience.clone(),
+            exp: world.now + lifetimes.access,
+            iat: world.now,
+            nbf: world.now,
+            jti: tokens::new_jti(world),
+            email: user.email.clone(),
+            email_verified: user.email_verified,
+            name: user.name.clone(),
+            idp: user.user_ref.idp.clone(),
+            groups: user.groups.clone(),
+            tmi_is_administrator: users::is_admin(config, user),
+            sid: Some(sid.to_string()),
+            client_id: None,
+        },
+    )
+}
+
+fn mint_service_token(
+    world: &World,
+    config: &Config,
+    lifetimes: &Lifetimes,
+    credential: &ClientCredential,
+    owner: &User,
+) -> Result<String, AuthError> {
+    tokens::mint(
+        world,
+        &AccessClaims {
+            iss: config.base_url.clone(),
+            sub: format!("sa:{}:{}", credential.id, owner.user_ref.provider_user_id),
+            aud: config.audience.clone(),
+            exp: world.now + lifetimes.access,
+            iat: world.now,
+            nbf: world.now,
+            jti: tokens::new_jti(world),
+            email: owner.email.clone(),
+            email_verified: owner.email_verified,
+            name: format!("[Service Account] {}", credential.name),
+            idp: owner.user_ref.idp.clone(),
+            groups: Vec::new(),
+            tmi_is_administrator: false,
+            sid: None,
+            client_id: Some(credential.client_id.clone()),
+        },
+    )
 }

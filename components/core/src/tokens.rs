@@ -8,6 +8,8 @@ use crate::config::Config;
 use crate::encoding::{b64url, b64url_decode, random_token};
 use crate::error::AuthError;
 use crate::ports::{Algorithm, KeyringError, World};
+use crate::clients;
+use crate::records;
 use crate::sessions;
 
 /// The claims of a TMI access token (CONTRACT.md, "Access tokens").
@@ -42,6 +44,16 @@ pub struct AccessClaims {
     /// The session the token belongs to (OIDC `sid`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// For service-account tokens: the client credential (RFC 9068 `client_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+impl AccessClaims {
+    /// Whether this token was minted for a client credential.
+    pub fn is_service_account(&self) -> bool {
+        self.client_id.is_some()
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -70,8 +82,46 @@ pub fn mint(world: &World, claims: &AccessClaims) -> Result<String, AuthError> {
     Ok(format!("{input}.{}", b64url(&signature)))
 }
 
-/// Check signature, issuer, audience, time window and revocation.
+fn revoked_jti_key(jti: &str) -> String {
+    format!("revoked-jti:{jti}")
+}
+
+/// Revoke one access token until it would have expired anyway.
+pub fn revoke(world: &World, claims: &AccessClaims) -> Result<(), AuthError> {
+    records::write(world.store, &revoked_jti_key(&claims.jti), &true, claims.exp)
+}
+
+/// Check signature, issuer, audience, time window and revocation: the
+/// token's session, the token itself, and for service accounts the client
+/// credential, which must still exist.
 pub fn verify(world: &World, config: &Config, token: &str) -> Result<AccessClaims, AuthError> {
+    let claims = verify_signed(world, config, token)?;
+    let revoked = || AuthError::InvalidToken("token has been revoked".into());
+    if claims.exp <= world.now {
+        return Err(AuthError::InvalidToken("token has expired".into()));
+    }
+    if claims.nbf > world.now {
+        return Err(AuthError::InvalidToken("token is not yet valid".into()));
+    }
+    if let Some(sid) = &claims.sid {
+        if sessions::is_revoked(world, sid)? {
+            return Err(revoked());
+        }
+    }
+    if records::read::<bool>(world.store, &revoked_jti_key(&claims.jti), world.now)?.is_some() {
+        return Err(revoked());
+    }
+    if let Some(client_id) = &claims.client_id {
+        if !clients::is_active(world, client_id)? {
+            return Err(revoked());
+        }
+    }
+    Ok(claims)
+}
+
+/// Check signature, issuer and audience only: the token is ours, whether
+/// or not it is still valid (revocation accepts expired tokens).
+pub fn verify_signed(world: &World, config: &Config, token: &str) -> Result<AccessClaims, AuthError> {
     let bad = |why: &str| AuthError::InvalidToken(why.to_string());
     if token.len() > MAX_TOKEN_LEN {
         return Err(bad("token too long"));
@@ -99,17 +149,6 @@ pub fn verify(world: &World, config: &Config, token: &str) -> Result<AccessClaim
         .ok_or_else(|| bad("malformed token claims"))?;
     if claims.iss != config.base_url || claims.aud != config.audience {
         return Err(bad("token is not for this service"));
-    }
-    if claims.exp <= world.now {
-        return Err(bad("token has expired"));
-    }
-    if claims.nbf > world.now {
-        return Err(bad("token is not yet valid"));
-    }
-    if let Some(sid) = &claims.sid {
-        if sessions::is_revoked(world, sid)? {
-            return Err(bad("token has been revoked"));
-        }
     }
     Ok(claims)
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::encoding::{random_uuid, sha256_b64url};
 use crate::error::AuthError;
+use crate::groups;
 use crate::ports::World;
 use crate::providers::Identity;
 use crate::records;
@@ -52,6 +53,7 @@ impl UserRef {
 
 /// Find the user for this login or create them; refresh their profile.
 pub fn find_or_create(world: &World, idp: &str, identity: &Identity) -> Result<UserRef, AuthError> {
+    groups::record(world, idp, &identity.groups)?;
     let user_ref = UserRef { idp: idp.to_string(), provider_user_id: identity.provider_user_id.clone() };
     let key = user_ref.key();
     loop {
