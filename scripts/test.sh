@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Run every test: core unit tests, host tests (incl. the component's
+# import check), and the end-to-end suite against the real host.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+
+echo "==> cargo tests"
+cargo test --release --locked --workspace --exclude tmi-auth-service
+
+echo "==> end-to-end tests"
+if [ ! -x .venv/bin/pytest ] || ! cmp -s tests/requirements.txt .venv/requirements.txt; then
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+    cp tests/requirements.txt .venv/requirements.txt
+fi
+.venv/bin/pytest tests/e2e -q -p no:cacheprovider
