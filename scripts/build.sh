@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 echo "==> building the component"
 cargo build --release --locked --target wasm32-wasip2 -p tmi-auth-service
-echo "==> building the host"
-cargo build --release --locked -p tmi-auth-host
+echo "==> building the host (with the same package set as the tests, so they share every build artefact)"
+cargo build --release --locked --workspace --exclude tmi-auth-service

@@ -30,6 +30,9 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         args.dev,
     )?;
     let secrets = Arc::new(Secrets::from_process_env(data_dir));
+    if args.dev {
+        ensure_dev_pepper(&secrets, data_dir)?;
+    }
     let keyring =
         Keyring::load(&config, &secrets, data_dir, args.dev).context("loading signing keys")?;
     tracing::info!(keys = %keyring.describe(), "keyring ready");
@@ -64,6 +67,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         }),
         keyring: Arc::new(keyring),
         outbound,
+        dev_clock: dev_clock(args.dev),
     };
     let listener = TcpListener::bind(args.listen)
         .await
@@ -88,6 +92,36 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         tracing::warn!("key-value store still in use at exit; it will recover on the next start");
     }
     Ok(())
+}
+
+/// The secret client secrets are hashed under. In development it is
+/// generated once into `<data-dir>/secrets/`, where the secret lookup finds it.
+fn ensure_dev_pepper(secrets: &Secrets, data_dir: &std::path::Path) -> Result<()> {
+    const NAME: &str = "client_secret_pepper";
+    if secrets.get(NAME)?.is_some() {
+        return Ok(());
+    }
+    let dir = data_dir.join("secrets");
+    crate::keyring::create_private_dir(&dir)?;
+    crate::keyring::dev_secret(&dir.join(NAME), || {
+        let mut raw = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut raw)
+            .map_err(|_| anyhow::anyhow!("generating the client secret pepper"))?;
+        Ok(raw.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes())
+    })?;
+    tracing::warn!("generated a development client_secret_pepper in {}", dir.display());
+    Ok(())
+}
+
+/// With `--dev`, `TMI_DEV_CLOCK_OFFSET_FILE` moves the guest's wall clock.
+fn dev_clock(dev: bool) -> Option<crate::devclock::OffsetClock> {
+    let file = std::env::var_os(crate::devclock::ENV)?;
+    if !dev {
+        tracing::warn!("{} is ignored without --dev", crate::devclock::ENV);
+        return None;
+    }
+    tracing::warn!("guest wall clock offset from {:?} (development only)", file);
+    Some(crate::devclock::OffsetClock::new(file.into()))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -14,6 +14,8 @@ Environment:
   TMI_DEV                    development mode (--dev; 1/true to enable)
   TMI_COMPONENT              component file (--component)
   TMI_LOG_FORMAT             text or json (--log-format)
+  TMI_DEV_CLOCK_OFFSET_FILE  with --dev only: the guest's wall clock runs ahead by the
+                             seconds in this file (tests step past expiries with it)
   RUST_LOG                   log filter, e.g. info or tmi_auth_host=debug (default info)
 
 Configuration (served to the component through wasi:config/store; later wins):
@@ -23,6 +25,11 @@ Configuration (served to the component through wasi:config/store; later wins):
   base_url                   default http://<listen address>
   dev_mode                   \"true\" with --dev, else the configured value (default false)
   allowed_outbound_hosts     JSON array of \"host[:port]\" the component may call (default [])
+  client_callback_allowlist  allowed client callbacks (JSON array; entries ending in * are prefixes)
+  token_audience, admins, access_token_lifetime, refresh_token_lifetime,
+  session_lifetime, refresh_grace_period, test_provider,
+  rate_limit_ip, rate_limit_session, rate_limit_user, rate_limit_client
+                             see README.md, \"Configuration\"
   [[keys]]                   signing keys; host-only, never served to the component:
                                [[keys]]
                                kid = \"2026-11\"
@@ -37,7 +44,8 @@ Secrets (never in the config file, never logged). A secret named foo_bar is read
   TMI_SECRET_FOO_BAR_FILE    a file holding it (a final newline is dropped), or
   <data-dir>/secrets/foo_bar
   Key secrets are PKCS#8 PEM (EdDSA, ES256, RS256) or the raw shared secret (HS256,
-  at least 32 bytes). The component can read other secrets by name through
+  at least 32 bytes). client_secret_pepper (>= 32 characters) keys the hashes of
+  client secrets; --dev generates one into <data-dir>/secrets/. The component can read other secrets by name through
   wasi:config/store get, but never the ones named in [[keys]].
 
 Data directory:

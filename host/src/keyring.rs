@@ -374,7 +374,7 @@ impl Keyring {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -386,7 +386,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 
 /// Reads a dev secret, or generates and stores it (0600, written to a
 /// temporary file and renamed, so a crash never leaves half a key).
-fn dev_secret(path: &Path, generate: impl FnOnce() -> Result<Vec<u8>>) -> Result<Vec<u8>> {
+pub(crate) fn dev_secret(path: &Path, generate: impl FnOnce() -> Result<Vec<u8>>) -> Result<Vec<u8>> {
     match std::fs::read(path) {
         Ok(bytes) => return Ok(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -9,6 +9,7 @@ pub mod app;
 pub mod bindings;
 pub mod cli;
 pub mod config;
+pub mod devclock;
 pub mod engine;
 pub mod keyring;
 pub mod keyvalue;

@@ -8,6 +8,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::config::ConfigStore;
+use crate::devclock::OffsetClock;
 use crate::keyring::Keyring;
 use crate::keyvalue::KvBackend;
 use crate::outbound::OutboundPolicy;
@@ -19,6 +20,8 @@ pub struct Services {
     pub config: Arc<ConfigStore>,
     pub keyring: Arc<Keyring>,
     pub outbound: OutboundPolicy,
+    /// Development only: the test suite's adjustable wall clock.
+    pub dev_clock: Option<OffsetClock>,
 }
 
 pub struct State {
@@ -36,7 +39,12 @@ impl State {
         // No preopened directories, no environment, no sockets (the
         // default): the guest reaches the world only through the imports
         // below. Its stdout/stderr are ours, so its logs show up.
-        let wasi = WasiCtx::builder().inherit_stdout().inherit_stderr().build();
+        let mut builder = WasiCtx::builder();
+        builder.inherit_stdout().inherit_stderr();
+        if let Some(clock) = &services.dev_clock {
+            builder.wall_clock(clock.clone());
+        }
+        let wasi = builder.build();
         Self {
             table: ResourceTable::new(),
             wasi,

@@ -72,8 +72,8 @@ pub fn authorization_server(config: &Config) -> Response {
             "token_endpoint": config.url("/oauth2/token"),
             "introspection_endpoint": config.url("/oauth2/introspect"),
             "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code"],
-            "token_endpoint_auth_methods_supported": ["none"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
         }),
     )
 }

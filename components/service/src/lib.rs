@@ -63,9 +63,18 @@ fn serve(req: &Request) -> Response {
     response
 }
 
+/// Secrets the core needs, fetched by name: `get-all` lists plain
+/// configuration only (as under Spin, where they are secret variables).
+const SECRETS: [&str; 1] = ["client_secret_pepper"];
+
 fn load_config() -> Result<Config, AuthError> {
-    let pairs = wasi::config::store::get_all()
-        .map_err(|_| AuthError::Unavailable("configuration unavailable".into()))?;
+    let unavailable = |_| AuthError::Unavailable("configuration unavailable".into());
+    let mut pairs = wasi::config::store::get_all().map_err(unavailable)?;
+    for name in SECRETS {
+        if let Some(value) = wasi::config::store::get(name).map_err(unavailable)? {
+            pairs.push((name.to_string(), value));
+        }
+    }
     Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|e| AuthError::Internal(e.to_string()))
 }
