@@ -282,9 +282,10 @@ pub fn authenticate_client(world: &World, config: &Config, client_id: &str, secr
         }
         return Err(AuthError::InvalidClient("client authentication failed".into()));
     };
-    let failures = world.store.increment(&failures_key(client_id), 0)?;
-    if failures != 0 {
-        world.store.increment(&failures_key(client_id), -failures)?;
+    // Success forgets earlier failures. Checking presence first keeps the
+    // common path free of writes (a counter key is deleted, never `set`).
+    if world.store.get(&failures_key(client_id))?.is_some() {
+        world.store.delete(&failures_key(client_id))?;
     }
     // last_used_at to the minute: a write per grant would be the hot path's cost.
     if credential.last_used_at.is_none_or(|t| world.now >= t + 60) {

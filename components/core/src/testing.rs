@@ -1,4 +1,5 @@
-//! In-memory stand-ins for the world, for unit tests only.
+//! In-memory stand-ins for the world, for unit tests and benchmarks
+//! (feature `testing`). Never used by the component.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +13,7 @@ use crate::ports::*;
 /// A store in a mutex: CAS and increment are atomic.
 #[derive(Default)]
 pub struct MemoryStore {
+    /// The records.
     pub map: Mutex<HashMap<String, Vec<u8>>>,
     /// When set, every operation fails as in an outage.
     pub down: std::sync::atomic::AtomicBool,
@@ -114,11 +116,14 @@ impl HttpClient for NoHttp {
 /// Owns the stand-ins and lends them as a [`World`] at a chosen time.
 #[derive(Default)]
 pub struct TestWorld {
+    /// The store.
     pub store: MemoryStore,
+    /// The randomness.
     pub random: SeqRandom,
 }
 
 impl TestWorld {
+    /// The world as seen at time `now`.
     pub fn at(&self, now: u64) -> World<'_> {
         World { store: &self.store, keyring: &TestKeyring, http: &NoHttp, random: &self.random, now }
     }

@@ -3,6 +3,11 @@
 //! `Durability::Immediate` (fsync before returning), so an acknowledged
 //! write survives `kill -9` and power loss; increment and compare-and-swap
 //! read and write inside one write transaction, which redb serialises.
+//!
+//! Counters (`increment`) are the exception: they count requests for rate
+//! limits and failures for lockouts, on the hot path, and losing the last
+//! few increments in a crash is harmless, so they commit without an fsync
+//! of their own (they reach the disk with the next durable commit).
 
 use std::path::Path;
 
@@ -31,19 +36,20 @@ impl RedbBackend {
             .map_err(|e| KvError::Storage(format!("{}: {e}", path.display())))?;
         let backend = Self { db };
         // Create the default bucket up front so a fresh store is inspectable.
-        backend.write(super::DEFAULT_STORE, |_| Ok(()))?;
+        backend.write(super::DEFAULT_STORE, Durability::Immediate, |_| Ok(()))?;
         Ok(backend)
     }
 
     fn write<T>(
         &self,
         bucket: &str,
+        durability: Durability,
         f: impl FnOnce(&mut redb::Table<'_, &str, &[u8]>) -> Result<T, KvError>,
     ) -> Result<T, KvError> {
         let name = table_name(bucket);
         let def: TableDefinition<&str, &[u8]> = TableDefinition::new(&name);
         let mut txn = self.db.begin_write().map_err(storage)?;
-        txn.set_durability(Durability::Immediate).map_err(storage)?;
+        txn.set_durability(durability).map_err(storage)?;
         let result = {
             let mut table = txn.open_table(def).map_err(storage)?;
             f(&mut table)
@@ -91,14 +97,14 @@ impl KvBackend for RedbBackend {
     }
 
     fn set(&self, bucket: &str, key: &str, value: &[u8]) -> Result<(), KvError> {
-        self.write(bucket, |t| {
+        self.write(bucket, Durability::Immediate, |t| {
             t.insert(key, value).map_err(storage)?;
             Ok(())
         })
     }
 
     fn delete(&self, bucket: &str, key: &str) -> Result<(), KvError> {
-        self.write(bucket, |t| {
+        self.write(bucket, Durability::Immediate, |t| {
             t.remove(key).map_err(storage)?;
             Ok(())
         })
@@ -122,7 +128,7 @@ impl KvBackend for RedbBackend {
     }
 
     fn increment(&self, bucket: &str, key: &str, delta: i64) -> Result<i64, KvError> {
-        self.write(bucket, |t| {
+        self.write(bucket, Durability::None, |t| {
             let now = decode_counter(current(t, key)?.as_deref())?;
             let next = now.checked_add(delta).ok_or(KvError::Overflow)?;
             t.insert(key, &next.to_le_bytes()[..]).map_err(storage)?;
@@ -137,7 +143,7 @@ impl KvBackend for RedbBackend {
         expected: Option<&[u8]>,
         new: &[u8],
     ) -> Result<bool, KvError> {
-        self.write(bucket, |t| {
+        self.write(bucket, Durability::Immediate, |t| {
             if current(t, key)?.as_deref() != expected {
                 return Ok(false);
             }

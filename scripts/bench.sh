@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Benchmarks (not tests): `scripts/bench.sh [core|http]` (default: both).
+#   core: criterion on the core's hot paths, each next to GET /healthz.
+#   http: wrk against the real host, next to /healthz and to node
+#         oidc-provider doing the same operations in the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+
+if [ "$what" = core ] || [ "$what" = all ]; then
+    cargo bench --locked -p tmi-auth-bench --bench core
+    python3 - <<'PY'
+import json, pathlib
+root = pathlib.Path("target/criterion/core")
+est = {p.parent.parent.name: json.loads(p.read_text())["mean"]["point_estimate"] for p in root.glob("*/new/estimates.json")}
+base = next(v for k, v in est.items() if "baseline" in k)
+print(f"\n{'core operation':<45} {'mean':>12} {'vs healthz':>11}")
+for name, ns in sorted(est.items(), key=lambda kv: kv[1]):
+    print(f"{name:<45} {ns / 1000:>10.2f}us {ns / base:>10.1f}x")
+PY
+fi
+
+if [ "$what" = http ] || [ "$what" = all ]; then
+    command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+    [ -d benches/http/node_modules/oidc-provider ] || npm install --prefix benches/http --no-audit --no-fund --silent
+    scripts/build.sh
+    python3 benches/http/run.py "${@:2}"
+fi
