@@ -33,6 +33,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     if args.dev {
         ensure_dev_pepper(&secrets, data_dir)?;
     }
+    crate::config::check_oauth_providers(&config, &secrets)?;
     let keyring =
         Keyring::load(&config, &secrets, data_dir, args.dev).context("loading signing keys")?;
     tracing::info!(keys = %keyring.describe(), "keyring ready");

@@ -153,6 +153,42 @@ impl Config {
     }
 }
 
+/// The secret holding an upstream provider's client secret (as the
+/// component names it): `oauth_<id>_client_secret`, `-` → `_`, lowercase.
+pub fn provider_secret_name(id: &str) -> String {
+    format!("oauth_{}_client_secret", id.replace('-', "_").to_ascii_lowercase())
+}
+
+/// Startup check of `oauth_providers`, so the commonest mistakes stop the
+/// host instead of failing every request: the value must be a JSON array of
+/// objects with a valid `id`, and each provider's client secret must exist.
+/// The component checks everything else (and logs what it refuses).
+pub fn check_oauth_providers(config: &Config, secrets: &Secrets) -> Result<()> {
+    let Some(raw) = config.get("oauth_providers") else {
+        return Ok(());
+    };
+    let list: Vec<serde_json::Value> = serde_json::from_str(raw)
+        .context("oauth_providers must be a JSON array of provider objects ([[oauth_providers]] tables)")?;
+    for p in &list {
+        let id = p.get("id").and_then(|v| v.as_str()).unwrap_or_default();
+        let valid = id.len() <= 100
+            && id.starts_with(|c: char| c.is_ascii_alphabetic())
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !valid {
+            bail!("oauth_providers: every provider needs an id matching ^[a-zA-Z][a-zA-Z0-9_-]*$ (got {id:?})");
+        }
+        let name = provider_secret_name(id);
+        if secrets.get(&name)?.is_none() {
+            bail!(
+                "oauth_providers: provider {id:?} has no client secret: set the secret {name:?} (env {}{})",
+                crate::secrets::ENV_PREFIX,
+                name.to_ascii_uppercase()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// What the component may read: the configuration, then secrets by name,
 /// except the secrets that hold signing keys (those stay in the keyring).
 pub struct ConfigStore {
@@ -303,6 +339,29 @@ mod tests {
         assert!(load("\"Base-URL\" = \"x\"", &[], false).is_err());
         assert!(load("", &[("TMI_CONFIG_KEYS", "[]")], false).is_err());
         assert!(load("allowed_outbound_hosts = \"not json\"", &[], false).is_err());
+    }
+
+    #[test]
+    fn oauth_providers_are_served_as_json_and_need_their_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = load(
+            "[[oauth_providers]]\nid = \"corp-sso\"\nkind = \"oidc\"\nclient_id = \"c\"\nissuer = \"https://idp.example\"\n",
+            &[],
+            false,
+        )
+        .unwrap();
+        let raw: serde_json::Value = serde_json::from_str(c.get("oauth_providers").unwrap()).unwrap();
+        assert_eq!(raw[0]["id"], "corp-sso");
+        let without = Secrets::new(dir.path(), []);
+        let err = format!("{:#}", check_oauth_providers(&c, &without).unwrap_err());
+        assert!(err.contains("TMI_SECRET_OAUTH_CORP_SSO_CLIENT_SECRET"), "{err}");
+        let with = Secrets::new(
+            dir.path(),
+            [("TMI_SECRET_OAUTH_CORP_SSO_CLIENT_SECRET".to_string(), "x".to_string())],
+        );
+        check_oauth_providers(&c, &with).unwrap();
+        let bad = load("oauth_providers = \"not json\"\n", &[], false).unwrap();
+        assert!(check_oauth_providers(&bad, &with).is_err());
     }
 
     #[test]

@@ -106,3 +106,133 @@ def fresh_host(tmp_path):
     yield make
     for h in hosts:
         h.stop()
+
+
+# --- A real OpenID Connect provider (oauth2-mock-server) for upstream logins ---
+
+TESTS_DIR = REPO / "tests"
+OIDC_SCRIPT = Path(__file__).resolve().parent / "oidc_provider.mjs"
+OIDC_CLIENT_ID = "tmi-e2e-client"
+# Client secrets of the upstream providers, as the host reads them (env).
+OIDC_SECRETS = {
+    "TMI_SECRET_OAUTH_MOCK_CLIENT_SECRET": "mock-client-secret-e2e",
+    "TMI_SECRET_OAUTH_MOCK_DOWN_CLIENT_SECRET": "down-secret",
+    "TMI_SECRET_OAUTH_MOCK_FORBIDDEN_CLIENT_SECRET": "forbidden-secret",
+    "TMI_SECRET_OAUTH_MOCK_DENIED_TOKEN_CLIENT_SECRET": "denied-token-secret",
+}
+# Seconds the component waits for a provider (upstream_timeout) on the OIDC host.
+UPSTREAM_TIMEOUT = 2
+
+
+class OidcProvider:
+    """tests/e2e/oidc_provider.mjs: oauth2-mock-server with per-test faults."""
+
+    def __init__(self, log_dir, port=None):
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = Path(log_dir) / f"oidc-provider-{self.port}.log"
+        self.proc = None
+
+    def start(self):
+        self.logfile = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            ["node", str(OIDC_SCRIPT), str(self.port)], cwd=TESTS_DIR, stdout=self.logfile, stderr=subprocess.STDOUT
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"OIDC provider exited with {self.proc.returncode}:\n{self.log.read_text()}")
+            try:
+                if requests.get(self.base + "/.well-known/openid-configuration", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"OIDC provider did not start:\n{self.log.read_text()}")
+
+    def control(self, **mode):
+        """Set the provider's behaviour (see oidc_provider.mjs); no arguments resets it."""
+        r = requests.post(self.base + "/_control", json=mode, timeout=5)
+        assert r.status_code == 204, r.text
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.logfile.close()
+
+
+def oidc_host_config(provider_port, dead_port):
+    """Providers: `mock` (the real one), `mock-down` (nothing listens),
+    `mock-forbidden` (a host not in allowed_outbound_hosts) and
+    `mock-denied-token` (its token endpoint is on a host not allowed)."""
+    mock = f"http://127.0.0.1:{provider_port}"
+    return RELAXED_LIMITS + f"""
+upstream_timeout = {UPSTREAM_TIMEOUT}
+allowed_outbound_hosts = ["127.0.0.1:{provider_port}", "127.0.0.1:{dead_port}"]
+
+[[oauth_providers]]
+id = "mock"
+kind = "oidc"
+name = "Mock OIDC"
+icon = "fa-solid fa-vial"
+client_id = "{OIDC_CLIENT_ID}"
+issuer = "{mock}"
+scopes = ["openid", "email", "profile"]
+
+[[oauth_providers]]
+id = "mock-down"
+kind = "oidc"
+client_id = "{OIDC_CLIENT_ID}"
+issuer = "http://127.0.0.1:{dead_port}"
+
+[[oauth_providers]]
+id = "mock-forbidden"
+kind = "oidc"
+client_id = "{OIDC_CLIENT_ID}"
+issuer = "http://localhost:{provider_port}"
+
+[[oauth_providers]]
+id = "mock-denied-token"
+kind = "oidc"
+client_id = "{OIDC_CLIENT_ID}"
+issuer = "{mock}"
+authorization_url = "{mock}/authorize"
+token_url = "http://localhost:{provider_port}/token"
+jwks_url = "{mock}/jwks"
+
+[[oauth_providers]]
+id = "mock-disabled"
+kind = "oidc"
+client_id = "{OIDC_CLIENT_ID}"
+issuer = "{mock}"
+enabled = false
+"""
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory):
+    if not (TESTS_DIR / "node_modules" / "oauth2-mock-server").exists():
+        pytest.exit("tests/node_modules is missing: run scripts/test.sh (npm ci --prefix tests)", returncode=2)
+    p = OidcProvider(tmp_path_factory.mktemp("oidc")).start()
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="session")
+def oidc_host(oidc_provider, tmp_path_factory):
+    """A host whose upstream providers point at the local OIDC provider."""
+    config = oidc_host_config(oidc_provider.port, free_port())
+    env = dict(OIDC_SECRETS)
+    env["TMI_SECRET_OAUTH_MOCK_DISABLED_CLIENT_SECRET"] = "disabled-secret"
+    h = Host(tmp_path_factory.mktemp("oidc-host") / "data", config=config, env=env).start()
+    yield h
+    h.stop()
+
+
+@pytest.fixture
+def idp(oidc_provider):
+    """The OIDC provider, reset to good behaviour before and after the test."""
+    oidc_provider.control()
+    yield oidc_provider
+    oidc_provider.control()

@@ -50,6 +50,11 @@ pub fn issue(world: &World, user: &UserRef, flow: &Flow) -> Result<String, AuthE
     Ok(code)
 }
 
+/// Whether `code` is a TMI code we issued (redeemed or not, unexpired).
+pub fn exists(world: &World, code: &str) -> Result<bool, AuthError> {
+    Ok(records::read::<AuthorizationCode>(world.store, &code_key(code), world.now)?.is_some())
+}
+
 /// What the token request presents.
 pub struct Redemption<'a> {
     /// The code.

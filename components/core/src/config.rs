@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::allowlist::CallbackAllowlist;
+use crate::providers::config::{self as provider_config, ProviderConfig};
 
 /// Everything the service is configured with. Keys are listed in README.md.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,10 @@ pub struct Config {
     pub client_secret_pepper: Option<Secret>,
     /// Rate limits of the auth-flow endpoints.
     pub rate_limits: RateLimits,
+    /// Upstream identity providers (`oauth_providers`), enabled or not.
+    pub oauth_providers: Vec<ProviderConfig>,
+    /// Seconds to wait for an upstream provider (`upstream_timeout`).
+    pub upstream_timeout: u64,
 }
 
 /// A secret value whose `Debug` form never shows it.
@@ -118,6 +123,11 @@ impl Config {
                 user: parse_limit(get("rate_limit_user"), "rate_limit_user", Limit { count: 10, window: 3600 })?,
                 client: parse_limit(get("rate_limit_client"), "rate_limit_client", Limit { count: 6000, window: 60 })?,
             },
+            oauth_providers: match get(provider_config::KEY) {
+                None => Vec::new(),
+                Some(v) => provider_config::parse(v, &map)?,
+            },
+            upstream_timeout: parse_secs(get("upstream_timeout"), "upstream_timeout", 10)?,
             base_url,
         })
     }

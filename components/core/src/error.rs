@@ -52,6 +52,11 @@ pub enum AuthError {
     /// The store or keyring is out of reach: try again later.
     #[error("temporarily_unavailable: {0}")]
     Unavailable(String),
+    /// An upstream identity provider failed: unreachable, slow, an error
+    /// status, a malformed answer, an ID token that does not verify, a
+    /// missing claim. 502; the detail is for the logs only.
+    #[error("upstream_error: {0}")]
+    Upstream(String),
     /// A bug or misconfiguration: the detail is for the logs only.
     #[error("server_error: {0}")]
     Internal(String),
@@ -109,6 +114,7 @@ impl AuthError {
             AuthError::PayloadTooLarge => 413,
             AuthError::TooManyRequests { .. } => 429,
             AuthError::Internal(_) => 500,
+            AuthError::Upstream(_) => 502,
             AuthError::Unavailable(_) => 503,
         }
     }
@@ -128,6 +134,7 @@ impl AuthError {
             AuthError::PayloadTooLarge => "invalid_request",
             AuthError::TooManyRequests { .. } => "rate_limit_exceeded",
             AuthError::Unavailable(_) => "temporarily_unavailable",
+            AuthError::Upstream(_) => "upstream_error",
             AuthError::Internal(_) => "server_error",
         }
     }
@@ -149,6 +156,7 @@ impl AuthError {
                 format!("too many requests; retry after {retry_after} seconds")
             }
             AuthError::Unavailable(_) => "the service is temporarily unavailable; retry later".into(),
+            AuthError::Upstream(_) => "the identity provider could not be reached or gave an unusable answer".into(),
             AuthError::Internal(_) => "internal error".into(),
         }
     }

@@ -30,6 +30,12 @@ pub struct Flow {
     pub login_hint: Option<String>,
     /// Set once the callback has consumed the flow.
     pub used: bool,
+    /// The OIDC nonce sent to the provider; the ID token must carry it.
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// Our PKCE verifier towards the provider (when it supports PKCE).
+    #[serde(default)]
+    pub upstream_verifier: Option<String>,
 }
 
 fn flow_key(state: &str) -> String {
@@ -85,14 +91,17 @@ pub fn authorize(req: &Request, config: &Config, providers: &Providers, world: &
         None => random_token(world.random),
     };
 
-    let flow = Flow {
+    let mut flow = Flow {
         idp: idp.to_string(),
         client_callback: client_callback.to_string(),
         client_state,
         code_challenge,
         login_hint: q.get("login_hint").filter(|h| h.len() <= 1000).map(String::from),
         used: false,
+        nonce: None,
+        upstream_verifier: None,
     };
+    provider.prepare(&mut flow, world);
     let state = random_token(world.random);
     let location = provider.authorization_url(&state, &flow, config, world)?;
     if !records::create(world.store, &flow_key(&state), &flow, world.now + CODE_LIFETIME)? {

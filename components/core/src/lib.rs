@@ -34,8 +34,8 @@ pub mod tokens;
 pub mod userinfo;
 pub mod users;
 
-#[cfg(test)]
-mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
 mod flow_tests;
 #[cfg(test)]

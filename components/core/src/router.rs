@@ -49,7 +49,7 @@ impl Service {
         match result {
             Ok(response) => (response, None),
             Err(e) => {
-                let diagnostic = matches!(e, AuthError::Internal(_) | AuthError::Unavailable(_)).then(|| e.to_string());
+                let diagnostic = matches!(e, AuthError::Internal(_) | AuthError::Unavailable(_) | AuthError::Upstream(_)).then(|| e.to_string());
                 (e.into_response(), diagnostic)
             }
         }
@@ -83,7 +83,7 @@ impl Service {
             "/oauth2/providers" => only("GET").map(|_| discovery::providers(c, p)),
             "/oauth2/authorize" => only("GET").and_then(|_| flows::authorize(req, c, p, world)),
             "/oauth2/callback" => only("GET").and_then(|_| flows::callback(req, c, p, world)),
-            "/oauth2/token" => only("POST").and_then(|_| token_endpoint::token(req, c, world)),
+            "/oauth2/token" => only("POST").and_then(|_| token_endpoint::token(req, c, p, world)),
             "/oauth2/refresh" => only("POST").and_then(|_| token_endpoint::refresh_endpoint(req, c, world)),
             "/oauth2/revoke" => only("POST").and_then(|_| revoke::revoke(req, c, world)),
             "/oauth2/introspect" => only("POST").and_then(|_| introspect::introspect(req, c, world)),

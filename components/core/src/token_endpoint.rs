@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::error::AuthError;
 use crate::http::{Params, Request, Response};
 use crate::ports::World;
+use crate::providers::{IdentityProvider, Providers};
 use crate::sessions::{self, Lifetimes};
 use crate::tokens::{self, AccessClaims};
 use crate::users::{self, User, UserRef};
@@ -28,6 +29,7 @@ pub struct TokenRequest {
     client_id: Option<String>,
     client_secret: Option<String>,
     refresh_token: Option<String>,
+    idp: Option<String>,
 }
 
 /// The spec's `AuthTokenResponse`.
@@ -68,6 +70,7 @@ impl TokenRequest {
                     client_id: get("client_id"),
                     client_secret: get("client_secret"),
                     refresh_token: get("refresh_token"),
+                    idp: get("idp"),
                 })
             }
             _ => Err(AuthError::InvalidRequest(
@@ -96,12 +99,26 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, AuthEr
 }
 
 /// Handle POST /oauth2/token.
-pub fn token(req: &Request, config: &Config, world: &World) -> Result<Response, AuthError> {
-    let idp = req.query_params()?.get("idp").map(String::from);
+pub fn token(req: &Request, config: &Config, providers: &Providers, world: &World) -> Result<Response, AuthError> {
+    let query_idp = req.query_params()?.get("idp").map(String::from);
     let body = TokenRequest::parse(req)?;
+    let idp = match (query_idp, &body.idp) {
+        (Some(q), Some(b)) if q != *b => return Err(AuthError::InvalidRequest("idp differs between query and body".into())),
+        (q, b) => q.or(b.clone()),
+    };
     let lifetimes = Lifetimes::from(config);
     let response = match required(&body.grant_type, "grant_type")? {
-        "authorization_code" => authorization_code(&body, idp.as_deref(), config, &lifetimes, world)?,
+        "authorization_code" => {
+            let upstream = idp.as_deref().and_then(|i| providers.get(i)).filter(|p| p.is_upstream());
+            match upstream {
+                // Not one of our codes: the provider's own, which the client
+                // got from the provider directly (provider-neutral exchange).
+                Some(p) if !codes::exists(world, required(&body.code, "code")?)? => {
+                    upstream_code(p, &body, config, &lifetimes, world)?
+                }
+                _ => authorization_code(&body, idp.as_deref(), config, &lifetimes, world)?,
+            }
+        }
         "refresh_token" => refresh(required(&body.refresh_token, "refresh_token")?, config, &lifetimes, world)?,
         "client_credentials" => client_credentials(req, &body, config, &lifetimes, world)?,
         _ => return Err(AuthError::UnsupportedGrantType("unknown grant_type".into())),
@@ -145,6 +162,39 @@ fn authorization_code(
     let (code, sid) = codes::redeem(world, lifetimes, &redemption)?;
     let user = load_user(world, &code.user)?;
     let refresh_token = sessions::start(world, lifetimes, &sid, &code.user)?;
+    Ok(TokenResponse {
+        access_token: mint_user_token(world, config, lifetimes, &user, &sid)?,
+        refresh_token,
+        token_type: "Bearer".into(),
+        expires_in: lifetimes.access,
+    })
+}
+
+/// Exchange a provider's code at the provider, with the same validation as
+/// the callback (minus the nonce, which only the client knows), then issue
+/// our tokens. The client's redirect_uri must be our callback or an allowed
+/// client callback.
+fn upstream_code(
+    provider: &dyn IdentityProvider,
+    body: &TokenRequest,
+    config: &Config,
+    lifetimes: &Lifetimes,
+    world: &World,
+) -> Result<TokenResponse, AuthError> {
+    let code = required(&body.code, "code")?;
+    let redirect_uri = required(&body.redirect_uri, "redirect_uri")?;
+    if code.len() > 512 || redirect_uri.len() > 1000 {
+        return Err(AuthError::InvalidRequest("code or redirect_uri is too long".into()));
+    }
+    if redirect_uri != config.url("/oauth2/callback") && !config.callback_allowlist.allows(redirect_uri) {
+        return Err(AuthError::InvalidGrant("redirect_uri is not an allowed callback URL".into()));
+    }
+    let verifier = body.code_verifier.as_deref().filter(|v| !v.is_empty());
+    let identity = provider.exchange_direct(code, redirect_uri, verifier, config, world)?;
+    let user_ref = users::find_or_create(world, &provider.info().id, &identity)?;
+    let user = load_user(world, &user_ref)?;
+    let sid = crate::encoding::random_token(world.random);
+    let refresh_token = sessions::start(world, lifetimes, &sid, &user_ref)?;
     Ok(TokenResponse {
         access_token: mint_user_token(world, config, lifetimes, &user, &sid)?,
         refresh_token,

@@ -110,11 +110,19 @@ impl Random for WasiRandom {
     }
 }
 
-/// `wasi:http/outgoing-handler`, with timeouts; the host enforces the
-/// outbound allowlist.
-pub struct WasiHttp;
+/// `wasi:http/outgoing-handler`, with timeouts (config `upstream_timeout`,
+/// default 10 s); the host enforces the outbound allowlist.
+pub struct WasiHttp {
+    timeout_ns: u64,
+}
 
-const TIMEOUT_NS: u64 = 10_000_000_000;
+impl WasiHttp {
+    /// Connect, first-byte and between-bytes timeouts of `seconds` each.
+    pub fn new(seconds: u64) -> Self {
+        WasiHttp { timeout_ns: seconds.saturating_mul(1_000_000_000) }
+    }
+}
+
 const MAX_UPSTREAM_BODY: usize = 1024 * 1024;
 
 impl HttpClient for WasiHttp {
@@ -141,23 +149,33 @@ impl HttpClient for WasiHttp {
 
         let body = outgoing.body().map_err(|_| bad("body"))?;
         let options = RequestOptions::new();
-        let _ = options.set_connect_timeout(Some(TIMEOUT_NS));
-        let _ = options.set_first_byte_timeout(Some(TIMEOUT_NS));
-        let _ = options.set_between_bytes_timeout(Some(TIMEOUT_NS));
+        let _ = options.set_connect_timeout(Some(self.timeout_ns));
+        let _ = options.set_first_byte_timeout(Some(self.timeout_ns));
+        let _ = options.set_between_bytes_timeout(Some(self.timeout_ns));
         let pending = outgoing_handler::handle(outgoing, Some(options)).map_err(map_error)?;
-        {
-            let stream = body.write().map_err(|_| bad("body"))?;
-            for chunk in request.body.chunks(4096) {
-                stream.blocking_write_and_flush(chunk).map_err(|_| bad("writing the request"))?;
+        let written = (|| {
+            {
+                let stream = body.write().map_err(|_| bad("body"))?;
+                for chunk in request.body.chunks(4096) {
+                    stream.blocking_write_and_flush(chunk).map_err(|_| bad("writing the request"))?;
+                }
             }
-        }
-        OutgoingBody::finish(body, None).map_err(map_error)?;
+            OutgoingBody::finish(body, None).map_err(map_error)
+        })();
 
+        // A refused or failed request also breaks the body stream; the
+        // response future carries the real reason (e.g. denied by the host).
         pending.subscribe().block();
         let response = match pending.get() {
-            Some(Ok(Ok(response))) => response,
+            Some(Ok(Ok(response))) => {
+                written?;
+                response
+            }
             Some(Ok(Err(e))) => return Err(map_error(e)),
-            _ => return Err(bad("no response")),
+            _ => {
+                written?;
+                return Err(bad("no response"));
+            }
         };
         let status = response.status();
         let headers = response

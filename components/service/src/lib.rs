@@ -49,10 +49,11 @@ fn serve(req: &Request) -> Response {
             return e.into_response();
         }
     };
+    let http = adapters::WasiHttp::new(config.upstream_timeout);
     let world = World {
         store: &store,
         keyring: &adapters::HostKeyring,
-        http: &adapters::WasiHttp,
+        http: &http,
         random: &adapters::WasiRandom,
         now: wasip2::clocks::wall_clock::now().seconds,
     };
@@ -65,14 +66,21 @@ fn serve(req: &Request) -> Response {
 
 /// Secrets the core needs, fetched by name: `get-all` lists plain
 /// configuration only (as under Spin, where they are secret variables).
+/// Each configured upstream provider adds its client secret
+/// (`oauth_<id>_client_secret`).
 const SECRETS: [&str; 1] = ["client_secret_pepper"];
 
 fn load_config() -> Result<Config, AuthError> {
     let unavailable = |_| AuthError::Unavailable("configuration unavailable".into());
     let mut pairs = wasi::config::store::get_all().map_err(unavailable)?;
-    for name in SECRETS {
-        if let Some(value) = wasi::config::store::get(name).map_err(unavailable)? {
-            pairs.push((name.to_string(), value));
+    let provider_secrets = pairs
+        .iter()
+        .find(|(k, _)| k == tmi_auth_core::providers::config::KEY)
+        .map(|(_, v)| tmi_auth_core::providers::config::secret_names(v))
+        .unwrap_or_default();
+    for name in SECRETS.iter().map(|s| s.to_string()).chain(provider_secrets) {
+        if let Some(value) = wasi::config::store::get(&name).map_err(unavailable)? {
+            pairs.push((name, value));
         }
     }
     Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))

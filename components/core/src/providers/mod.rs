@@ -1,10 +1,16 @@
 //! Upstream identity providers behind one trait: the login flow asks a
 //! provider where to send the browser, then exchanges the code it got back
-//! for an [`Identity`]. The `test` provider and (later) OIDC / OAuth 2.0
-//! providers over outbound HTTP all fit this shape.
+//! for an [`Identity`]. The `test` provider and the upstream OIDC / OAuth 2.0
+//! providers over outbound HTTP ([`oidc`]) all fit this shape.
 
+pub mod config;
+pub mod jwt;
+pub mod oidc;
 mod test_provider;
+#[cfg(test)]
+mod oidc_tests;
 
+pub use oidc::UpstreamProvider;
 pub use test_provider::TestProvider;
 
 use crate::config::Config;
@@ -45,12 +51,35 @@ pub trait IdentityProvider {
     /// Its public description.
     fn info(&self) -> &ProviderInfo;
 
+    /// Add what this provider needs to a new flow (nonce, PKCE verifier
+    /// towards the provider) before it is stored.
+    fn prepare(&self, _flow: &mut Flow, _world: &World) {}
+
     /// Where to send the browser to log in. `state` is ours (not the
     /// client's): the provider sends it back to /oauth2/callback.
     fn authorization_url(&self, state: &str, flow: &Flow, config: &Config, world: &World) -> Result<String, AuthError>;
 
     /// Exchange the code the provider sent to /oauth2/callback.
     fn exchange(&self, code: &str, flow: &Flow, config: &Config, world: &World) -> Result<Identity, AuthError>;
+
+    /// Whether this is a real upstream provider (codes from it may be
+    /// exchanged directly at POST /oauth2/token?idp=…).
+    fn is_upstream(&self) -> bool {
+        false
+    }
+
+    /// Exchange a code the client received from the provider itself (the
+    /// provider-neutral exchange): no nonce is known.
+    fn exchange_direct(
+        &self,
+        _code: &str,
+        _redirect_uri: &str,
+        _code_verifier: Option<&str>,
+        _config: &Config,
+        _world: &World,
+    ) -> Result<Identity, AuthError> {
+        Err(AuthError::InvalidGrant("this provider's codes cannot be exchanged directly".into()))
+    }
 }
 
 /// The enabled providers, in a stable order.
@@ -64,6 +93,9 @@ impl Providers {
         let mut list: Vec<Box<dyn IdentityProvider + Send + Sync>> = Vec::new();
         if config.test_provider {
             list.push(Box::new(TestProvider::new()));
+        }
+        for p in config.oauth_providers.iter().filter(|p| p.enabled) {
+            list.push(Box::new(UpstreamProvider::new(p.clone())));
         }
         Providers { list }
     }
