@@ -1,6 +1,8 @@
 // node oidc-provider configured like tmi-auth's machine path: the
-// client_credentials grant issuing ES256-signed JWT access tokens, and
-// introspection. Usage: node oidc_provider_baseline.mjs PORT
+// client_credentials grant issuing ES256-signed JWT access tokens (client
+// `bench`), and introspection. oidc-provider does not introspect JWT access
+// tokens, so client `bench-opaque` gets opaque ones (an in-memory lookup) to
+// introspect. Usage: node oidc_provider_baseline.mjs PORT
 import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
 
@@ -10,14 +12,15 @@ const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'bench-es256', alg: 'ES256', use: 'sig' };
 
 const provider = new Provider(issuer, {
-  clients: [{
-    client_id: 'bench',
+  clients: ['bench', 'bench-opaque'].map((client_id) => ({
+    client_id,
     client_secret: 'bench-secret-bench-secret-bench-secret-0000',
     grant_types: ['client_credentials'],
     redirect_uris: [],
     response_types: [],
     token_endpoint_auth_method: 'client_secret_post',
-  }],
+    id_token_signed_response_alg: 'ES256',
+  })),
   jwks: { keys: [jwk] },
   features: {
     clientCredentials: { enabled: true },
@@ -26,7 +29,12 @@ const provider = new Provider(issuer, {
     resourceIndicators: {
       enabled: true,
       defaultResource: () => 'urn:tmi:api',
-      getResourceServerInfo: () => ({ scope: '', audience: 'urn:tmi:api', accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }),
+      getResourceServerInfo: (ctx, resource, client) => ({
+        scope: '',
+        audience: 'urn:tmi:api',
+        accessTokenFormat: client.clientId === 'bench' ? 'jwt' : 'opaque',
+        jwt: { sign: { alg: 'ES256' } },
+      }),
       useGrantedResource: () => true,
     },
   },

@@ -4,8 +4,9 @@ Operations: the client_credentials grant and introspection, each with wrk
 for the same duration and connections, next to
 - GET /healthz on the same host (the fixed cost of a request through the
   component), and
-- node oidc-provider doing the same two operations (ES256 JWT access
-  tokens), when `npm ci` in benches/http has installed it.
+- node oidc-provider doing the same two operations (the grant issuing ES256
+  JWT access tokens; introspection of its opaque tokens, since it does not
+  introspect JWTs), when benches/http/node_modules has it.
 Ratios are what to compare; absolute numbers on a shared 2-core machine mean
 little. Usage: python3 benches/http/run.py [--duration 10] [--connections 32]
 """
@@ -159,9 +160,10 @@ def main():
         try:
             secret = "bench-secret-bench-secret-bench-secret-0000"
             grant = urlencode({"grant_type": "client_credentials", "client_id": "bench", "client_secret": secret})
-            _, _, raw = http("POST", nbase + "/token", grant, {"content-type": "application/x-www-form-urlencoded"})
+            opaque = urlencode({"grant_type": "client_credentials", "client_id": "bench-opaque", "client_secret": secret})
+            _, _, raw = http("POST", nbase + "/token", opaque, {"content-type": "application/x-www-form-urlencoded"})
             ntoken = json.loads(raw)["access_token"]
-            intro = urlencode({"token": ntoken, "client_id": "bench", "client_secret": secret})
+            intro = urlencode({"token": ntoken, "client_id": "bench-opaque", "client_secret": secret})
             rows.append(("oidc-provider", "client_credentials grant", *wrk(nbase + "/token", a.duration, a.connections, "POST", grant, form)))
             rows.append(("oidc-provider", "introspect", *wrk(nbase + "/token/introspection", a.duration, a.connections, "POST", intro, form)))
         finally:
