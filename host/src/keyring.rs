@@ -11,7 +11,7 @@ use base64::Engine as _;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use ring::{hmac, rsa};
-use serde_json::json;
+use tmi_auth_core::jwk::{to_jwk, PublicKey};
 
 use crate::bindings::keyring as wit;
 use crate::config::Config;
@@ -22,35 +22,8 @@ use crate::state::State;
 /// (RFC 7518 section 3.2 requires at least 256 bits).
 pub const MIN_HMAC_SECRET_LEN: usize = 32;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Alg {
-    EdDsa,
-    Es256,
-    Rs256,
-    Hs256,
-}
-
-impl Alg {
-    /// The JOSE name (RFC 7518 / RFC 8037).
-    pub fn name(self) -> &'static str {
-        match self {
-            Alg::EdDsa => "EdDSA",
-            Alg::Es256 => "ES256",
-            Alg::Rs256 => "RS256",
-            Alg::Hs256 => "HS256",
-        }
-    }
-
-    pub fn parse(name: &str) -> Result<Self> {
-        Ok(match name {
-            "EdDSA" => Alg::EdDsa,
-            "ES256" => Alg::Es256,
-            "RS256" => Alg::Rs256,
-            "HS256" => Alg::Hs256,
-            other => bail!("unsupported algorithm {other:?}: use EdDSA, ES256, RS256 or HS256"),
-        })
-    }
-}
+/// The JOSE algorithms, shared with the core and the keyring component.
+pub use tmi_auth_core::ports::Algorithm as Alg;
 
 impl From<wit::Algorithm> for Alg {
     fn from(a: wit::Algorithm) -> Self {
@@ -197,32 +170,17 @@ impl Key {
     /// The JWK (RFC 7517) of the public half; symmetric keys list no
     /// material at all.
     fn jwk(&self) -> String {
-        let (kid, alg) = (self.kid.as_str(), self.alg.name());
-        let value = match &self.material {
-            Material::Ed25519(pair) => json!({
-                "kty": "OKP", "crv": "Ed25519",
-                "x": B64URL.encode(pair.public_key().as_ref()),
-                "use": "sig", "alg": alg, "kid": kid,
-            }),
+        let public = match &self.material {
+            Material::Ed25519(pair) => PublicKey::Ed25519 { x: pair.public_key().as_ref() },
+            // Uncompressed SEC1 point: 0x04 || x (32) || y (32).
             Material::Ecdsa(pair) => {
-                // Uncompressed SEC1 point: 0x04 || x (32) || y (32).
                 let point = pair.public_key().as_ref();
-                json!({
-                    "kty": "EC", "crv": "P-256",
-                    "x": B64URL.encode(&point[1..33]),
-                    "y": B64URL.encode(&point[33..65]),
-                    "use": "sig", "alg": alg, "kid": kid,
-                })
+                PublicKey::P256 { x: &point[1..33], y: &point[33..65] }
             }
-            Material::Rsa(_, public) => json!({
-                "kty": "RSA",
-                "n": B64URL.encode(&public.n),
-                "e": B64URL.encode(&public.e),
-                "use": "sig", "alg": alg, "kid": kid,
-            }),
-            Material::Hmac(_) => json!({ "kty": "oct", "use": "sig", "alg": alg, "kid": kid }),
+            Material::Rsa(_, public) => PublicKey::Rsa { n: &public.n, e: &public.e },
+            Material::Hmac(_) => PublicKey::Symmetric,
         };
-        value.to_string()
+        to_jwk(&self.kid, self.alg, public)
     }
 }
 
@@ -278,7 +236,9 @@ impl Keyring {
         let mut keys = Vec::new();
         let mut signing = Vec::new();
         for spec in specs {
-            let alg = Alg::parse(&spec.alg).with_context(|| format!("key {:?}", spec.kid))?;
+            let alg = Alg::parse(&spec.alg)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("key {:?}", spec.kid))?;
             let secret = secrets
                 .require(&spec.secret)
                 .with_context(|| format!("key {:?}", spec.kid))?;

@@ -20,6 +20,7 @@ pub mod flows;
 pub mod groups;
 pub mod http;
 pub mod introspect;
+pub mod jwk;
 pub mod pkce;
 pub mod ports;
 pub mod providers;

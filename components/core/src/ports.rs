@@ -60,6 +60,11 @@ impl Algorithm {
         }
     }
 
+    /// Parse a configured algorithm name, with an error that says what is allowed.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        Self::from_name(name).ok_or_else(|| format!("unsupported algorithm {name:?}: use EdDSA, ES256, RS256 or HS256"))
+    }
+
     /// Parse a JOSE `alg` name; `none` and everything else is refused.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {

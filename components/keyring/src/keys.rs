@@ -4,8 +4,6 @@
 //!
 //! Error messages name keys and configuration variables, never key material.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use rand_core::OsRng;
@@ -13,7 +11,7 @@ use rsa::pkcs8::DecodePrivateKey as _;
 use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _};
 use rsa::traits::PublicKeyParts as _;
 use serde::Deserialize;
-use serde_json::json;
+use tmi_auth_core::jwk::{to_jwk, PublicKey};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -28,39 +26,8 @@ pub const MIN_HMAC_SECRET_LEN: usize = 32;
 const RSA_MIN_BYTES: usize = 256;
 const RSA_MAX_BYTES: usize = 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Alg {
-    EdDsa,
-    Es256,
-    Rs256,
-    Hs256,
-}
-
-impl Alg {
-    /// The JOSE name (RFC 7518 / RFC 8037).
-    pub fn name(self) -> &'static str {
-        match self {
-            Alg::EdDsa => "EdDSA",
-            Alg::Es256 => "ES256",
-            Alg::Rs256 => "RS256",
-            Alg::Hs256 => "HS256",
-        }
-    }
-
-    pub fn parse(name: &str) -> Result<Self, String> {
-        Ok(match name {
-            "EdDSA" => Alg::EdDsa,
-            "ES256" => Alg::Es256,
-            "RS256" => Alg::Rs256,
-            "HS256" => Alg::Hs256,
-            other => {
-                return Err(format!(
-                    "unsupported algorithm {other:?}: use EdDSA, ES256, RS256 or HS256"
-                ))
-            }
-        })
-    }
-}
+/// The JOSE algorithms, shared with the core and the host's keyring.
+pub use tmi_auth_core::ports::Algorithm as Alg;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyringError {
@@ -205,34 +172,27 @@ impl Key {
     /// The JWK (RFC 7517) of the public half; symmetric keys list no
     /// material at all. Same fields and values as the host's keyring.
     fn jwk(&self) -> String {
-        let (kid, alg) = (self.kid.as_str(), self.alg.name());
-        let value = match &self.material {
-            Material::Ed25519(key) => json!({
-                "kty": "OKP", "crv": "Ed25519",
-                "x": B64URL.encode(key.verifying_key().as_bytes()),
-                "use": "sig", "alg": alg, "kid": kid,
-            }),
+        let (ed, point, n, e);
+        let public = match &self.material {
+            Material::Ed25519(key) => {
+                ed = key.verifying_key();
+                PublicKey::Ed25519 { x: ed.as_bytes() }
+            }
             Material::Ecdsa(key) => {
-                let point = key.verifying_key().to_encoded_point(false);
-                json!({
-                    "kty": "EC", "crv": "P-256",
-                    "x": B64URL.encode(point.x().expect("uncompressed point")),
-                    "y": B64URL.encode(point.y().expect("uncompressed point")),
-                    "use": "sig", "alg": alg, "kid": kid,
-                })
+                point = key.verifying_key().to_encoded_point(false);
+                match (point.x(), point.y()) {
+                    (Some(x), Some(y)) => PublicKey::P256 { x, y },
+                    _ => unreachable!("an uncompressed point has both coordinates"),
+                }
             }
             Material::Rsa(pair) => {
                 let public: &rsa::RsaPublicKey = pair.1.as_ref();
-                json!({
-                    "kty": "RSA",
-                    "n": B64URL.encode(public.n().to_bytes_be()),
-                    "e": B64URL.encode(public.e().to_bytes_be()),
-                    "use": "sig", "alg": alg, "kid": kid,
-                })
+                (n, e) = (public.n().to_bytes_be(), public.e().to_bytes_be());
+                PublicKey::Rsa { n: &n, e: &e }
             }
-            Material::Hmac(_) => json!({ "kty": "oct", "use": "sig", "alg": alg, "kid": kid }),
+            Material::Hmac(_) => PublicKey::Symmetric,
         };
-        value.to_string()
+        to_jwk(&self.kid, self.alg, public)
     }
 }
 
@@ -388,8 +348,10 @@ impl Keyring {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    use base64::Engine as _;
     use rsa::pkcs8::EncodePrivateKey as _;
-    use serde_json::Value;
+    use serde_json::{json, Value};
     use std::collections::HashMap;
 
     fn pem_of(der: &[u8]) -> String {
