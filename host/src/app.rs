@@ -34,6 +34,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         ensure_dev_pepper(&secrets, data_dir)?;
     }
     crate::config::check_oauth_providers(&config, &secrets)?;
+    crate::config::check_saml_providers(&config, &secrets)?;
     let keyring =
         Keyring::load(&config, &secrets, data_dir, args.dev).context("loading signing keys")?;
     tracing::info!(keys = %keyring.describe(), "keyring ready");

@@ -23,6 +23,10 @@ pub const ENV_PREFIX: &str = "TMI_CONFIG_";
 pub const FILE_ENV: &str = "TMI_CONFIG_FILE";
 /// The TOML table holding signing keys; never served to the component.
 const KEYS_TABLE: &str = "keys";
+/// The SAML provider list (`[[saml_providers]]`).
+const SAML_PROVIDERS: &str = "saml_providers";
+/// Largest IdP metadata file read (the component's limit too).
+const MAX_IDP_METADATA: u64 = 1024 * 1024;
 
 /// One signing key, as configured in `[[keys]]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -64,6 +68,10 @@ impl Config {
         config.set("dev_mode", "false".to_string());
         config.set("allowed_outbound_hosts", "[]".to_string());
 
+        let base_dir = match file.and_then(Path::parent) {
+            Some(dir) => dir.to_path_buf(),
+            None => std::env::current_dir().context("reading the working directory")?,
+        };
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading config file {}", path.display()))?;
@@ -94,6 +102,7 @@ impl Config {
             config.set("dev_mode", "true".to_string());
         }
         config.allowed_outbound_hosts()?;
+        config.inline_saml_metadata(&base_dir)?;
         Ok(config)
     }
 
@@ -125,6 +134,49 @@ impl Config {
                 }
             };
             self.set(&key, text);
+        }
+        Ok(())
+    }
+
+    /// `[[saml_providers]]` entries may name `idp_metadata_file` (relative
+    /// to the config file's directory); it is read once, here, and served
+    /// to the component as the inline `idp_metadata`.
+    fn inline_saml_metadata(&mut self, base_dir: &Path) -> Result<()> {
+        let Some(raw) = self.get(SAML_PROVIDERS) else {
+            return Ok(());
+        };
+        let mut list: Vec<serde_json::Value> = serde_json::from_str(raw).context(
+            "saml_providers must be a JSON array of provider objects ([[saml_providers]] tables)",
+        )?;
+        let mut changed = false;
+        for p in &mut list {
+            let Some(obj) = p.as_object_mut() else {
+                bail!("saml_providers: every entry must be an object");
+            };
+            let Some(file) = obj.remove("idp_metadata_file") else {
+                continue;
+            };
+            let id = obj.get("id").and_then(|v| v.as_str()).unwrap_or("?").to_string();
+            let file = file
+                .as_str()
+                .with_context(|| format!("saml_providers {id:?}: idp_metadata_file must be a path"))?;
+            if obj.contains_key("idp_metadata") {
+                bail!("saml_providers {id:?}: set idp_metadata or idp_metadata_file, not both");
+            }
+            let path = base_dir.join(file);
+            let size = std::fs::metadata(&path)
+                .with_context(|| format!("saml_providers {id:?}: reading {}", path.display()))?
+                .len();
+            if size > MAX_IDP_METADATA {
+                bail!("saml_providers {id:?}: {} is larger than {MAX_IDP_METADATA} bytes", path.display());
+            }
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("saml_providers {id:?}: reading {}", path.display()))?;
+            obj.insert("idp_metadata".into(), serde_json::Value::String(text));
+            changed = true;
+        }
+        if changed {
+            self.set(SAML_PROVIDERS, serde_json::to_string(&list)?);
         }
         Ok(())
     }
@@ -184,6 +236,50 @@ pub fn check_oauth_providers(config: &Config, secrets: &Secrets) -> Result<()> {
                 crate::secrets::ENV_PREFIX,
                 name.to_ascii_uppercase()
             );
+        }
+    }
+    Ok(())
+}
+
+/// The secrets of a SAML provider's SP key and certificate (as the
+/// component names them): `saml_<id>_sp_key`, `saml_<id>_sp_cert`.
+pub fn saml_secret_names(id: &str) -> [String; 2] {
+    let id = id.replace('-', "_").to_ascii_lowercase();
+    [format!("saml_{id}_sp_key"), format!("saml_{id}_sp_cert")]
+}
+
+/// Startup check of `saml_providers`: valid ids, the SP key and certificate
+/// secrets present, IdP metadata present and without a DOCTYPE (the
+/// component refuses DTDs; refusing here stops the host instead of failing
+/// every request). The component parses and checks everything else.
+pub fn check_saml_providers(config: &Config, secrets: &Secrets) -> Result<()> {
+    let Some(raw) = config.get(SAML_PROVIDERS) else {
+        return Ok(());
+    };
+    let list: Vec<serde_json::Value> = serde_json::from_str(raw)
+        .context("saml_providers must be a JSON array of provider objects ([[saml_providers]] tables)")?;
+    for p in &list {
+        let id = p.get("id").and_then(|v| v.as_str()).unwrap_or_default();
+        let valid = id.len() <= 100
+            && id.starts_with(|c: char| c.is_ascii_alphabetic())
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !valid {
+            bail!("saml_providers: every provider needs an id matching ^[a-zA-Z][a-zA-Z0-9_-]*$ (got {id:?})");
+        }
+        for name in saml_secret_names(id) {
+            if secrets.get(&name)?.is_none() {
+                bail!(
+                    "saml_providers: provider {id:?} needs the secret {name:?} (env {}{})",
+                    crate::secrets::ENV_PREFIX,
+                    name.to_ascii_uppercase()
+                );
+            }
+        }
+        let Some(metadata) = p.get("idp_metadata").and_then(|v| v.as_str()) else {
+            bail!("saml_providers: provider {id:?} needs idp_metadata or idp_metadata_file");
+        };
+        if metadata.to_ascii_lowercase().contains("<!doctype") {
+            bail!("saml_providers: provider {id:?}: the IdP metadata contains a DOCTYPE; DTDs are refused");
         }
     }
     Ok(())
@@ -362,6 +458,59 @@ mod tests {
         check_oauth_providers(&c, &with).unwrap();
         let bad = load("oauth_providers = \"not json\"\n", &[], false).unwrap();
         assert!(check_oauth_providers(&bad, &with).is_err());
+    }
+
+    #[test]
+    fn saml_idp_metadata_file_is_inlined() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("idp.xml"), "<md:EntityDescriptor/>").unwrap();
+        let path = dir.path().join("tmi.toml");
+        let toml = "[[saml_providers]]\nid = \"corp\"\nidp_metadata_file = \"idp.xml\"\n\n[[saml_providers]]\nid = \"other\"\nidp_metadata = \"<x/>\"\n";
+        std::fs::write(&path, toml).unwrap();
+        let c = Config::load(Some(&path), Vec::new(), listen(), false).unwrap();
+        let raw: serde_json::Value = serde_json::from_str(c.get("saml_providers").unwrap()).unwrap();
+        assert_eq!(raw[0]["idp_metadata"], "<md:EntityDescriptor/>");
+        assert!(raw[0].get("idp_metadata_file").is_none());
+        assert_eq!(raw[1]["idp_metadata"], "<x/>");
+
+        let both = "[[saml_providers]]\nid = \"corp\"\nidp_metadata = \"<x/>\"\nidp_metadata_file = \"idp.xml\"\n";
+        std::fs::write(&path, both).unwrap();
+        assert!(Config::load(Some(&path), Vec::new(), listen(), false).is_err());
+        let missing = "[[saml_providers]]\nid = \"corp\"\nidp_metadata_file = \"nope.xml\"\n";
+        std::fs::write(&path, missing).unwrap();
+        let err = format!("{:#}", Config::load(Some(&path), Vec::new(), listen(), false).unwrap_err());
+        assert!(err.contains("nope.xml"), "{err}");
+        std::fs::write(dir.path().join("big.xml"), vec![b'x'; 1024 * 1024 + 1]).unwrap();
+        let big = "[[saml_providers]]\nid = \"corp\"\nidp_metadata_file = \"big.xml\"\n";
+        std::fs::write(&path, big).unwrap();
+        assert!(Config::load(Some(&path), Vec::new(), listen(), false).is_err());
+    }
+
+    #[test]
+    fn saml_providers_need_secrets_and_no_doctype() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = load("[[saml_providers]]\nid = \"corp-idp\"\nidp_metadata = \"<x/>\"\n", &[], false).unwrap();
+        let without = Secrets::new(dir.path(), []);
+        let err = format!("{:#}", check_saml_providers(&c, &without).unwrap_err());
+        assert!(err.contains("TMI_SECRET_SAML_CORP_IDP_SP_KEY"), "{err}");
+        let with = Secrets::new(
+            dir.path(),
+            [
+                ("TMI_SECRET_SAML_CORP_IDP_SP_KEY".to_string(), "k".to_string()),
+                ("TMI_SECRET_SAML_CORP_IDP_SP_CERT".to_string(), "c".to_string()),
+            ],
+        );
+        check_saml_providers(&c, &with).unwrap();
+        let doctype = load(
+            "[[saml_providers]]\nid = \"corp-idp\"\nidp_metadata = \"<!DocType x><x/>\"\n",
+            &[],
+            false,
+        )
+        .unwrap();
+        let err = format!("{:#}", check_saml_providers(&doctype, &with).unwrap_err());
+        assert!(err.contains("DOCTYPE"), "{err}");
+        let no_metadata = load("[[saml_providers]]\nid = \"corp-idp\"\n", &[], false).unwrap();
+        assert!(check_saml_providers(&no_metadata, &with).is_err());
     }
 
     #[test]

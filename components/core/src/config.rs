@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::allowlist::CallbackAllowlist;
 use crate::providers::config::{self as provider_config, ProviderConfig};
+use crate::saml::config::{self as saml_config, SamlProviderConfig};
 
 /// Everything the service is configured with. Keys are listed in README.md.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +38,8 @@ pub struct Config {
     pub oauth_providers: Vec<ProviderConfig>,
     /// Seconds to wait for an upstream provider (`upstream_timeout`).
     pub upstream_timeout: u64,
+    /// SAML identity providers (`saml_providers`), enabled or not.
+    pub saml_providers: Vec<SamlProviderConfig>,
 }
 
 /// A secret value whose `Debug` form never shows it.
@@ -100,6 +103,17 @@ impl Config {
         let dev_mode = parse_bool(get("dev_mode"), "dev_mode")?.unwrap_or(false);
         let test_provider = parse_bool(get("test_provider"), "test_provider")?.unwrap_or(dev_mode);
         let entries = parse_list(get("client_callback_allowlist"));
+        let oauth_providers = match get(provider_config::KEY) {
+            None => Vec::new(),
+            Some(v) => provider_config::parse(v, &map)?,
+        };
+        let saml_providers = match get(saml_config::KEY) {
+            None => Vec::new(),
+            Some(v) => saml_config::parse(v, &base_url, &map)?,
+        };
+        if let Some(p) = saml_providers.iter().find(|s| oauth_providers.iter().any(|o| o.id == s.id)) {
+            return Err(err(saml_config::KEY, &format!("provider id {} is also an OAuth provider", p.id)));
+        }
         Ok(Config {
             audience: get("token_audience").unwrap_or(&base_url).to_string(),
             dev_mode,
@@ -123,10 +137,8 @@ impl Config {
                 user: parse_limit(get("rate_limit_user"), "rate_limit_user", Limit { count: 10, window: 3600 })?,
                 client: parse_limit(get("rate_limit_client"), "rate_limit_client", Limit { count: 6000, window: 60 })?,
             },
-            oauth_providers: match get(provider_config::KEY) {
-                None => Vec::new(),
-                Some(v) => provider_config::parse(v, &map)?,
-            },
+            oauth_providers,
+            saml_providers,
             upstream_timeout: parse_secs(get("upstream_timeout"), "upstream_timeout", 10)?,
             base_url,
         })

@@ -50,7 +50,7 @@ pub fn is_provider_id(s: &str) -> bool {
 }
 
 /// `^[a-zA-Z0-9_~.+/=-]*$`, at most 256: the spec's state pattern.
-fn is_state(s: &str) -> bool {
+pub(crate) fn is_state(s: &str) -> bool {
     s.len() <= 256 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_~.+/=-".contains(&b))
 }
 

@@ -28,6 +28,7 @@ pub mod ratelimit;
 pub mod records;
 pub mod revoke;
 mod router;
+pub mod saml;
 pub mod sessions;
 pub mod token_endpoint;
 pub mod timefmt;

@@ -9,7 +9,7 @@ use crate::http::{Request, Response};
 use crate::ports::World;
 use crate::providers::Providers;
 use crate::token_endpoint::TokenRequest;
-use crate::{clients, discovery, flows, groups, introspect, ratelimit, revoke, token_endpoint, userinfo};
+use crate::{clients, discovery, flows, groups, introspect, ratelimit, revoke, saml, token_endpoint, userinfo};
 
 /// The service: configuration plus the providers it enables.
 pub struct Service {
@@ -74,7 +74,18 @@ impl Service {
             only("GET")?;
             return groups::list(req, idp, c, p, world);
         }
+        if let Some(rest) = path.strip_prefix("/saml/").filter(|_| path != "/saml/providers") {
+            if let Some(id) = rest.strip_suffix("/metadata").filter(|id| !id.contains('/')) {
+                only("GET")?;
+                return saml::endpoints::metadata(id, c);
+            }
+            if let Some(id) = rest.strip_suffix("/login").filter(|id| !id.contains('/')) {
+                only("GET")?;
+                return saml::login::login(req, id, c, world);
+            }
+        }
         match path {
+            "/saml/providers" => only("GET").map(|_| saml::endpoints::providers(c)),
             "/healthz" => {
                 only("GET")?;
                 world.store.get("healthz")?;
@@ -107,7 +118,8 @@ impl Service {
     fn rate_limit(&self, req: &Request, world: &World) -> Result<Option<RateState>, AuthError> {
         let limits = &self.config.rate_limits;
         let flow_endpoints = ["/oauth2/authorize", "/oauth2/callback", "/oauth2/token", "/oauth2/refresh", "/oauth2/revoke", "/oauth2/introspect"];
-        if !flow_endpoints.contains(&req.path.as_str()) {
+        let saml_login = req.path.starts_with("/saml/") && req.path.ends_with("/login");
+        if !flow_endpoints.contains(&req.path.as_str()) && !saml_login {
             return Ok(None);
         }
         let ip = client_ip(req);

@@ -67,7 +67,8 @@ fn serve(req: &Request) -> Response {
 /// Secrets the core needs, fetched by name: `get-all` lists plain
 /// configuration only (as under Spin, where they are secret variables).
 /// Each configured upstream provider adds its client secret
-/// (`oauth_<id>_client_secret`).
+/// (`oauth_<id>_client_secret`), each SAML provider its SP key and
+/// certificate (`saml_<id>_sp_key`, `saml_<id>_sp_cert`).
 const SECRETS: [&str; 1] = ["client_secret_pepper"];
 
 fn load_config() -> Result<Config, AuthError> {
@@ -78,7 +79,12 @@ fn load_config() -> Result<Config, AuthError> {
         .find(|(k, _)| k == tmi_auth_core::providers::config::KEY)
         .map(|(_, v)| tmi_auth_core::providers::config::secret_names(v))
         .unwrap_or_default();
-    for name in SECRETS.iter().map(|s| s.to_string()).chain(provider_secrets) {
+    let saml_secrets = pairs
+        .iter()
+        .find(|(k, _)| k == tmi_auth_core::saml::config::KEY)
+        .map(|(_, v)| tmi_auth_core::saml::config::secret_names(v))
+        .unwrap_or_default();
+    for name in SECRETS.iter().map(|s| s.to_string()).chain(provider_secrets).chain(saml_secrets) {
         if let Some(value) = wasi::config::store::get(&name).map_err(unavailable)? {
             pairs.push((name, value));
         }
