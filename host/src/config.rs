@@ -24,7 +24,7 @@ pub const FILE_ENV: &str = "TMI_CONFIG_FILE";
 /// The TOML table holding signing keys; never served to the component.
 const KEYS_TABLE: &str = "keys";
 /// The SAML provider list (`[[saml_providers]]`).
-const SAML_PROVIDERS: &str = "saml_providers";
+const SAML_PROVIDERS: &str = tmi_auth_core::saml::config::KEY;
 /// Largest IdP metadata file read (the component's limit too).
 const MAX_IDP_METADATA: u64 = 1024 * 1024;
 
@@ -205,76 +205,57 @@ impl Config {
     }
 }
 
-/// The secret holding an upstream provider's client secret (as the
-/// component names it): `oauth_<id>_client_secret`, `-` → `_`, lowercase.
-pub fn provider_secret_name(id: &str) -> String {
-    format!("oauth_{}_client_secret", id.replace('-', "_").to_ascii_lowercase())
-}
-
-/// Startup check of `oauth_providers`, so the commonest mistakes stop the
-/// host instead of failing every request: the value must be a JSON array of
-/// objects with a valid `id`, and each provider's client secret must exist.
-/// The component checks everything else (and logs what it refuses).
-pub fn check_oauth_providers(config: &Config, secrets: &Secrets) -> Result<()> {
-    let Some(raw) = config.get("oauth_providers") else {
-        return Ok(());
+/// The `[[<key>]]` provider list, checked at startup so the commonest
+/// mistakes stop the host instead of failing every request: a JSON array of
+/// objects with a valid `id`, each with the secrets the component will ask
+/// for (`secret_names`, the core's own naming). The component checks
+/// everything else (and logs what it refuses).
+fn check_provider_list(
+    config: &Config,
+    secrets: &Secrets,
+    key: &str,
+    secret_names: fn(&str) -> Vec<String>,
+) -> Result<Vec<serde_json::Value>> {
+    let Some(raw) = config.get(key) else {
+        return Ok(Vec::new());
     };
     let list: Vec<serde_json::Value> = serde_json::from_str(raw)
-        .context("oauth_providers must be a JSON array of provider objects ([[oauth_providers]] tables)")?;
+        .with_context(|| format!("{key} must be a JSON array of provider objects ([[{key}]] tables)"))?;
     for p in &list {
         let id = p.get("id").and_then(|v| v.as_str()).unwrap_or_default();
-        let valid = id.len() <= 100
-            && id.starts_with(|c: char| c.is_ascii_alphabetic())
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if !valid {
-            bail!("oauth_providers: every provider needs an id matching ^[a-zA-Z][a-zA-Z0-9_-]*$ (got {id:?})");
+        if !tmi_auth_core::flows::is_provider_id(id) {
+            bail!("{key}: every provider needs an id matching ^[a-zA-Z][a-zA-Z0-9_-]*$ (got {id:?})");
         }
-        let name = provider_secret_name(id);
-        if secrets.get(&name)?.is_none() {
-            bail!(
-                "oauth_providers: provider {id:?} has no client secret: set the secret {name:?} (env {}{})",
-                crate::secrets::ENV_PREFIX,
-                name.to_ascii_uppercase()
-            );
-        }
-    }
-    Ok(())
-}
-
-/// The secrets of a SAML provider's SP key and certificate (as the
-/// component names them): `saml_<id>_sp_key`, `saml_<id>_sp_cert`.
-pub fn saml_secret_names(id: &str) -> [String; 2] {
-    let id = id.replace('-', "_").to_ascii_lowercase();
-    [format!("saml_{id}_sp_key"), format!("saml_{id}_sp_cert")]
-}
-
-/// Startup check of `saml_providers`: valid ids, the SP key and certificate
-/// secrets present, IdP metadata present and without a DOCTYPE (the
-/// component refuses DTDs; refusing here stops the host instead of failing
-/// every request). The component parses and checks everything else.
-pub fn check_saml_providers(config: &Config, secrets: &Secrets) -> Result<()> {
-    let Some(raw) = config.get(SAML_PROVIDERS) else {
-        return Ok(());
-    };
-    let list: Vec<serde_json::Value> = serde_json::from_str(raw)
-        .context("saml_providers must be a JSON array of provider objects ([[saml_providers]] tables)")?;
-    for p in &list {
-        let id = p.get("id").and_then(|v| v.as_str()).unwrap_or_default();
-        let valid = id.len() <= 100
-            && id.starts_with(|c: char| c.is_ascii_alphabetic())
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if !valid {
-            bail!("saml_providers: every provider needs an id matching ^[a-zA-Z][a-zA-Z0-9_-]*$ (got {id:?})");
-        }
-        for name in saml_secret_names(id) {
+        for name in secret_names(id) {
             if secrets.get(&name)?.is_none() {
                 bail!(
-                    "saml_providers: provider {id:?} needs the secret {name:?} (env {}{})",
+                    "{key}: provider {id:?} needs the secret {name:?} (env {}{})",
                     crate::secrets::ENV_PREFIX,
                     name.to_ascii_uppercase()
                 );
             }
         }
+    }
+    Ok(list)
+}
+
+/// Startup check of `oauth_providers`: ids and client secrets.
+pub fn check_oauth_providers(config: &Config, secrets: &Secrets) -> Result<()> {
+    use tmi_auth_core::providers::config as oauth;
+    check_provider_list(config, secrets, oauth::KEY, |id| vec![oauth::secret_name(id)]).map(drop)
+}
+
+/// Startup check of `saml_providers`: ids, the SP key and certificate
+/// secrets, and IdP metadata present and without a DOCTYPE (the component
+/// refuses DTDs; refusing here stops the host instead of failing every
+/// request). The component parses and checks everything else.
+pub fn check_saml_providers(config: &Config, secrets: &Secrets) -> Result<()> {
+    use tmi_auth_core::saml::config as saml;
+    let list = check_provider_list(config, secrets, saml::KEY, |id| {
+        vec![saml::key_secret_name(id), saml::cert_secret_name(id)]
+    })?;
+    for p in &list {
+        let id = p.get("id").and_then(|v| v.as_str()).unwrap_or_default();
         let Some(metadata) = p.get("idp_metadata").and_then(|v| v.as_str()) else {
             bail!("saml_providers: provider {id:?} needs idp_metadata or idp_metadata_file");
         };
