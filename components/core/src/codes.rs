@@ -28,6 +28,10 @@ pub struct AuthorizationCode {
     pub code_challenge: String,
     /// The session the (first) redemption opened, once redeemed.
     pub redeemed_session: Option<String>,
+    /// The session id the redemption is to open, when the login chose it
+    /// up front (SAML logins, so that single logout can end it).
+    #[serde(default)]
+    pub session: Option<String>,
 }
 
 fn code_key(code: &str) -> String {
@@ -36,6 +40,11 @@ fn code_key(code: &str) -> String {
 
 /// Issue a code for `user` at the end of `flow`.
 pub fn issue(world: &World, user: &UserRef, flow: &Flow) -> Result<String, AuthError> {
+    issue_for_session(world, user, flow, None)
+}
+
+/// Like [`issue`]; the redemption opens session `session` when given.
+pub fn issue_for_session(world: &World, user: &UserRef, flow: &Flow, session: Option<String>) -> Result<String, AuthError> {
     let code = random_token(world.random);
     let record = AuthorizationCode {
         user: user.clone(),
@@ -43,6 +52,7 @@ pub fn issue(world: &World, user: &UserRef, flow: &Flow) -> Result<String, AuthE
         client_state: flow.client_state.clone(),
         code_challenge: flow.code_challenge.clone(),
         redeemed_session: None,
+        session,
     };
     if !records::create(world.store, &code_key(&code), &record, world.now + CODE_LIFETIME)? {
         return Err(AuthError::Internal("code collision".into()));
@@ -81,7 +91,7 @@ pub fn redeem(world: &World, lifetimes: &sessions::Lifetimes, r: &Redemption) ->
     }
     // Claim the code before checking anything else: a wrong verifier burns
     // it too, so an intercepted code cannot be tried twice.
-    let sid = random_token(world.random);
+    let sid = read.value.session.clone().unwrap_or_else(|| random_token(world.random));
     let claimed = AuthorizationCode { redeemed_session: Some(sid.clone()), ..read.value.clone() };
     if !records::replace(world.store, &key, &read, &claimed, read.expires_at)? {
         if let Some(winner) = records::read::<AuthorizationCode>(world.store, &key, world.now)?

@@ -29,6 +29,11 @@ pub enum AuthError {
     /// A missing, malformed, expired or revoked bearer token (RFC 6750).
     #[error("invalid_token: {0}")]
     InvalidToken(String),
+    /// The identity provider's answer does not authenticate anyone: a SAML
+    /// Response or LogoutRequest failed a check (signature, audience,
+    /// time window, replay, …).
+    #[error("access_denied: {0}")]
+    AccessDenied(String),
     /// Authenticated, but not allowed.
     #[error("forbidden: {0}")]
     Forbidden(String),
@@ -107,7 +112,7 @@ impl AuthError {
             | AuthError::InvalidGrant(_)
             | AuthError::UnsupportedGrantType(_)
             | AuthError::InvalidScope(_) => 400,
-            AuthError::InvalidClient(_) | AuthError::InvalidToken(_) => 401,
+            AuthError::InvalidClient(_) | AuthError::InvalidToken(_) | AuthError::AccessDenied(_) => 401,
             AuthError::Forbidden(_) => 403,
             AuthError::NotFound(_) => 404,
             AuthError::MethodNotAllowed(_) => 405,
@@ -128,6 +133,7 @@ impl AuthError {
             AuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
             AuthError::InvalidScope(_) => "invalid_scope",
             AuthError::InvalidToken(_) => "invalid_token",
+            AuthError::AccessDenied(_) => "access_denied",
             AuthError::Forbidden(_) => "forbidden",
             AuthError::NotFound(_) => "not_found",
             AuthError::MethodNotAllowed(_) => "method_not_allowed",
@@ -148,6 +154,7 @@ impl AuthError {
             | AuthError::UnsupportedGrantType(d)
             | AuthError::InvalidScope(d)
             | AuthError::InvalidToken(d)
+            | AuthError::AccessDenied(d)
             | AuthError::Forbidden(d)
             | AuthError::NotFound(d) => d.clone(),
             AuthError::MethodNotAllowed(allow) => format!("method not allowed; use {allow}"),

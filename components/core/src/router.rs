@@ -86,6 +86,12 @@ impl Service {
         }
         match path {
             "/saml/providers" => only("GET").map(|_| saml::endpoints::providers(c)),
+            "/saml/acs" => only("POST").and_then(|_| saml::acs::acs(req, c, world)),
+            "/saml/slo" => match method {
+                "GET" => saml::slo::slo_redirect(req, c, world),
+                "POST" => saml::slo::slo_post(req, c, world),
+                _ => Err(AuthError::MethodNotAllowed("GET, POST")),
+            },
             "/healthz" => {
                 only("GET")?;
                 world.store.get("healthz")?;
@@ -117,7 +123,7 @@ impl Service {
     /// per flow (state, code, refresh token) and per user or client.
     fn rate_limit(&self, req: &Request, world: &World) -> Result<Option<RateState>, AuthError> {
         let limits = &self.config.rate_limits;
-        let flow_endpoints = ["/oauth2/authorize", "/oauth2/callback", "/oauth2/token", "/oauth2/refresh", "/oauth2/revoke", "/oauth2/introspect"];
+        let flow_endpoints = ["/oauth2/authorize", "/oauth2/callback", "/oauth2/token", "/oauth2/refresh", "/oauth2/revoke", "/oauth2/introspect", "/saml/acs", "/saml/slo"];
         let saml_login = req.path.starts_with("/saml/") && req.path.ends_with("/login");
         if !flow_endpoints.contains(&req.path.as_str()) && !saml_login {
             return Ok(None);

@@ -114,7 +114,7 @@ pub fn token(req: &Request, config: &Config, providers: &Providers, world: &Worl
                 // Not one of our codes: the provider's own, which the client
                 // got from the provider directly (provider-neutral exchange).
                 Some(p) if !codes::exists(world, required(&body.code, "code")?)? => {
-                    upstream_code(p, &body, config, &lifetimes, world)?
+                    upstream_code(p, &body, config, world)?
                 }
                 _ => authorization_code(&body, idp.as_deref(), config, &lifetimes, world)?,
             }
@@ -160,10 +160,16 @@ fn authorization_code(
         idp,
     };
     let (code, sid) = codes::redeem(world, lifetimes, &redemption)?;
-    let user = load_user(world, &code.user)?;
-    let refresh_token = sessions::start(world, lifetimes, &sid, &code.user)?;
+    open_session(world, config, &code.user, &sid)
+}
+
+/// Open session `sid` for `user_ref` and issue its first tokens.
+pub fn open_session(world: &World, config: &Config, user_ref: &UserRef, sid: &str) -> Result<TokenResponse, AuthError> {
+    let lifetimes = Lifetimes::from(config);
+    let user = load_user(world, user_ref)?;
+    let refresh_token = sessions::start(world, &lifetimes, sid, user_ref)?;
     Ok(TokenResponse {
-        access_token: mint_user_token(world, config, lifetimes, &user, &sid)?,
+        access_token: mint_user_token(world, config, &lifetimes, &user, sid)?,
         refresh_token,
         token_type: "Bearer".into(),
         expires_in: lifetimes.access,
@@ -178,7 +184,6 @@ fn upstream_code(
     provider: &dyn IdentityProvider,
     body: &TokenRequest,
     config: &Config,
-    lifetimes: &Lifetimes,
     world: &World,
 ) -> Result<TokenResponse, AuthError> {
     let code = required(&body.code, "code")?;
@@ -192,15 +197,7 @@ fn upstream_code(
     let verifier = body.code_verifier.as_deref().filter(|v| !v.is_empty());
     let identity = provider.exchange_direct(code, redirect_uri, verifier, config, world)?;
     let user_ref = users::find_or_create(world, &provider.info().id, &identity)?;
-    let user = load_user(world, &user_ref)?;
-    let sid = crate::encoding::random_token(world.random);
-    let refresh_token = sessions::start(world, lifetimes, &sid, &user_ref)?;
-    Ok(TokenResponse {
-        access_token: mint_user_token(world, config, lifetimes, &user, &sid)?,
-        refresh_token,
-        token_type: "Bearer".into(),
-        expires_in: lifetimes.access,
-    })
+    open_session(world, config, &user_ref, &crate::encoding::random_token(world.random))
 }
 
 fn refresh(token: &str, config: &Config, lifetimes: &Lifetimes, world: &World) -> Result<TokenResponse, AuthError> {

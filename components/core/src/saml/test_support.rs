@@ -97,3 +97,150 @@ pub(crate) fn provider_json(extra: &str) -> String {
     let metadata = serde_json::to_string(&idp_metadata()).unwrap();
     format!(r#"[{{"id": "corp-idp", "name": "Corp IdP", "idp_metadata": {metadata}{extra}}}]"#)
 }
+
+/// The SP's URLs under the unit tests' base URL.
+pub(crate) const ACS: &str = "https://auth.example.com/saml/acs";
+/// The SLO URL.
+pub(crate) const SLO: &str = "https://auth.example.com/saml/slo";
+/// The SP entity ID of `corp-idp`.
+pub(crate) const SP_ENTITY: &str = "https://auth.example.com/saml/corp-idp/metadata";
+
+/// Sign the element with `ID="id"` in `xml` the way IdPs do (enveloped,
+/// exclusive C14N, RSA-SHA256), the signature placed after its Issuer.
+/// Unit tests only: the end-to-end tests sign with a real XML-DSig library.
+pub(crate) fn sign(xml: &str, id: &str, key: &RsaPrivateKey) -> String {
+    use super::{c14n, dom, NS_DS};
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+
+    let doc = dom::parse(xml.as_bytes()).unwrap();
+    let target = doc.descendants().into_iter().find(|e| e.attr("ID") == Some(id)).unwrap();
+    let digest = STANDARD.encode(Sha256::digest(c14n::exclusive(target, None, &[]).as_bytes()));
+    const EXC: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+    let signed_info = format!(
+        concat!(
+            r#"<ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{exc}"/>"#,
+            r#"<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>"#,
+            r##"<ds:Reference URI="#{id}"><ds:Transforms>"##,
+            r#"<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>"#,
+            r#"<ds:Transform Algorithm="{exc}"/></ds:Transforms>"#,
+            r#"<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>"#,
+            r#"<ds:DigestValue>{digest}</ds:DigestValue></ds:Reference></ds:SignedInfo>"#
+        ),
+        exc = EXC,
+        id = id,
+        digest = digest
+    );
+    let wrapper = format!(r#"<ds:Signature xmlns:ds="{NS_DS}">{signed_info}</ds:Signature>"#);
+    let parsed = dom::parse(wrapper.as_bytes()).unwrap();
+    let canonical = c14n::exclusive(parsed.elements().next().unwrap(), None, &[]);
+    let value = key.sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(canonical.as_bytes())).unwrap();
+    let signature = format!(r#"<ds:Signature xmlns:ds="{NS_DS}">{signed_info}<ds:SignatureValue>{}</ds:SignatureValue></ds:Signature>"#, STANDARD.encode(value));
+    let start = xml.find(&format!(r#"ID="{id}""#)).unwrap();
+    let issuer_end = start + xml[start..].find("</saml:Issuer>").unwrap() + "</saml:Issuer>".len();
+    format!("{}{}{}", &xml[..issuer_end], signature, &xml[issuer_end..])
+}
+
+/// What goes into a test Response; every field can be spoilt.
+#[derive(Clone)]
+pub(crate) struct ResponseSpec {
+    pub in_response_to: Option<String>,
+    pub destination: String,
+    pub issuer: String,
+    pub status: String,
+    pub recipient: String,
+    pub audience: String,
+    pub name_id: String,
+    pub issued: u64,
+    pub not_before: u64,
+    pub not_on_or_after: u64,
+    pub assertion_id: String,
+    pub attributes: Vec<(String, Vec<String>)>,
+}
+
+impl ResponseSpec {
+    /// A valid answer to `request_id` at time `now`.
+    pub(crate) fn new(request_id: Option<&str>, now: u64) -> Self {
+        ResponseSpec {
+            in_response_to: request_id.map(str::to_string),
+            destination: ACS.into(),
+            issuer: IDP_ENTITY.into(),
+            status: "urn:oasis:names:tc:SAML:2.0:status:Success".into(),
+            recipient: ACS.into(),
+            audience: SP_ENTITY.into(),
+            name_id: "alice@corp.example".into(),
+            issued: now,
+            not_before: now - 60,
+            not_on_or_after: now + 300,
+            assertion_id: format!("_a{now}"),
+            attributes: vec![
+                ("mail".into(), vec!["alice@corp.example".into()]),
+                ("displayName".into(), vec!["Alice Corp".into()]),
+                ("groups".into(), vec!["engineering".into(), "security".into()]),
+            ],
+        }
+    }
+
+    /// The Assertion element.
+    pub(crate) fn assertion(&self) -> String {
+        use crate::timefmt::rfc3339;
+        let irt = self.in_response_to.as_ref().map(|i| format!(r#" InResponseTo="{i}""#)).unwrap_or_default();
+        let attributes: String = self
+            .attributes
+            .iter()
+            .map(|(name, values)| {
+                let values: String = values.iter().map(|v| format!("<saml:AttributeValue>{v}</saml:AttributeValue>")).collect();
+                format!(r#"<saml:Attribute Name="{name}">{values}</saml:Attribute>"#)
+            })
+            .collect();
+        format!(
+            concat!(
+                r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{issued}">"#,
+                r#"<saml:Issuer>{issuer}</saml:Issuer>"#,
+                r#"<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID>"#,
+                r#"<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">"#,
+                r#"<saml:SubjectConfirmationData Recipient="{recipient}" NotOnOrAfter="{until}"{irt}/></saml:SubjectConfirmation></saml:Subject>"#,
+                r#"<saml:Conditions NotBefore="{not_before}" NotOnOrAfter="{until}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions>"#,
+                r#"<saml:AuthnStatement AuthnInstant="{issued}" SessionIndex="_s1"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"#,
+                r#"<saml:AttributeStatement>{attributes}</saml:AttributeStatement>"#,
+                r#"</saml:Assertion>"#
+            ),
+            id = self.assertion_id,
+            issued = rfc3339(self.issued),
+            issuer = self.issuer,
+            name_id = self.name_id,
+            recipient = self.recipient,
+            until = rfc3339(self.not_on_or_after),
+            not_before = rfc3339(self.not_before),
+            audience = self.audience,
+            irt = irt,
+            attributes = attributes,
+        )
+    }
+
+    /// The Response around `assertion` (e.g. a signed or spoilt one).
+    pub(crate) fn response_with(&self, assertion: &str) -> String {
+        use crate::timefmt::rfc3339;
+        let irt = self.in_response_to.as_ref().map(|i| format!(r#" InResponseTo="{i}""#)).unwrap_or_default();
+        format!(
+            concat!(
+                r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" "#,
+                r#"ID="_r{id}" Version="2.0" IssueInstant="{issued}" Destination="{destination}"{irt}>"#,
+                r#"<saml:Issuer>{issuer}</saml:Issuer><samlp:Status><samlp:StatusCode Value="{status}"/></samlp:Status>{assertion}</samlp:Response>"#
+            ),
+            id = self.assertion_id,
+            issued = rfc3339(self.issued),
+            destination = self.destination,
+            irt = irt,
+            issuer = self.issuer,
+            status = self.status,
+            assertion = assertion,
+        )
+    }
+
+    /// The Response with the Assertion signed by the IdP (`other_key`).
+    pub(crate) fn signed(&self) -> String {
+        self.response_with(&sign(&self.assertion(), &self.assertion_id, other_key()))
+    }
+}

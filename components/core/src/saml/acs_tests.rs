@@ -1,0 +1,372 @@
+//! The ACS and single logout, through the service, against the in-memory
+//! world with a fixed clock. Responses are signed by the test IdP key
+//! (`other_key`) with the test signer; the end-to-end suite repeats the
+//! important cases with a real XML-DSig library.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use super::authn_request::{inflate, redirect_url};
+use super::test_support::*;
+use crate::flow_tests::{assert_error, get_with_token, json, redeem, service_with, urlencode, CALLBACK, T0};
+use crate::http::{Request, Response};
+use crate::testing::TestWorld;
+use crate::timefmt::rfc3339;
+use crate::Service;
+
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn service(extra: &str) -> Service {
+    let pairs = saml_pairs(&provider_json(extra));
+    let all: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    service_with(&all)
+}
+
+/// Start a login; returns the AuthnRequest ID and the RelayState.
+fn start_login(svc: &Service, w: &TestWorld, extra: &str) -> (String, String) {
+    let target = format!("/saml/corp-idp/login?client_callback={}{extra}", urlencode(CALLBACK));
+    let r = svc.handle(&Request::new("GET", &target), &w.at(T0));
+    assert_eq!(r.status, 302, "{}", String::from_utf8_lossy(&r.body));
+    let url = url::Url::parse(r.header_value("location").unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let xml = String::from_utf8(inflate(&STANDARD.decode(&q["SAMLRequest"]).unwrap(), 1 << 20).unwrap()).unwrap();
+    let doc = super::dom::parse(xml.as_bytes()).unwrap();
+    (doc.attr("ID").unwrap().to_string(), q["RelayState"].clone())
+}
+
+fn post_form(svc: &Service, w: &TestWorld, path: &str, body: String, now: u64) -> Response {
+    let req = Request::new("POST", path).with_header("content-type", "application/x-www-form-urlencoded").with_body(body);
+    svc.handle(&req, &w.at(now))
+}
+
+fn post_acs(svc: &Service, w: &TestWorld, xml: &str, relay_state: Option<&str>) -> Response {
+    let mut body = format!("SAMLResponse={}", urlencode(&STANDARD.encode(xml)));
+    if let Some(rs) = relay_state {
+        body.push_str(&format!("&RelayState={}", urlencode(rs)));
+    }
+    post_form(svc, w, "/saml/acs", body, T0 + 5)
+}
+
+/// The fragment parameters of a 302 to the client callback.
+fn fragment(r: &Response) -> std::collections::HashMap<String, String> {
+    assert_eq!(r.status, 302, "{}", String::from_utf8_lossy(&r.body));
+    let location = r.header_value("location").unwrap();
+    let (base, fragment) = location.split_once('#').expect("tokens in the fragment");
+    assert_eq!(base, CALLBACK);
+    url::form_urlencoded::parse(fragment.as_bytes()).into_owned().collect()
+}
+
+/// A full SP-initiated login; returns the fragment.
+fn logged_in(svc: &Service, w: &TestWorld, name_id: &str) -> std::collections::HashMap<String, String> {
+    let (id, rs) = start_login(svc, w, "");
+    let mut spec = ResponseSpec::new(Some(&id), T0);
+    spec.name_id = name_id.into();
+    spec.assertion_id = format!("_a-{name_id}-{id}");
+    fragment(&post_acs(svc, w, &spec.signed(), Some(&rs)))
+}
+
+#[test]
+fn sp_initiated_login_delivers_tokens_in_the_fragment() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "&state=client-state");
+    let r = post_acs(&svc, &w, &ResponseSpec::new(Some(&id), T0).signed(), Some(&rs));
+    let f = fragment(&r);
+    assert_eq!(f["token_type"], "Bearer");
+    assert_eq!(f["state"], "client-state");
+    assert!(!f["refresh_token"].is_empty());
+    let me = get_with_token(&svc, &w, "/oauth2/userinfo", &f["access_token"], T0 + 6);
+    assert_eq!(me.status, 200);
+    let me = json(&me);
+    assert_eq!(me["email"], "alice@corp.example");
+    assert_eq!(me["name"], "Alice Corp");
+    assert_eq!(me["sub"], "alice@corp.example");
+    let groups = json(&get_with_token(&svc, &w, "/oauth2/providers/corp-idp/groups", &f["access_token"], T0 + 6));
+    assert_eq!(groups["groups"], serde_json::json!([{"name": "engineering"}, {"name": "security"}]));
+}
+
+#[test]
+fn a_code_challenge_gets_a_one_time_code_instead() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, &format!("&state=s1&code_challenge={CHALLENGE}&code_challenge_method=S256"));
+    let r = post_acs(&svc, &w, &ResponseSpec::new(Some(&id), T0).signed(), Some(&rs));
+    assert_eq!(r.status, 302);
+    let location = url::Url::parse(r.header_value("location").unwrap()).unwrap();
+    assert!(location.fragment().is_none());
+    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let tokens = redeem(&svc, &w, &code, T0 + 6);
+    assert_eq!(tokens.status, 200, "{}", String::from_utf8_lossy(&tokens.body));
+    assert_error(&redeem(&svc, &w, &code, T0 + 7), 400, "invalid_grant");
+}
+
+#[test]
+fn subject_id_attribute_wins_over_the_name_id() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let mut spec = ResponseSpec::new(Some(&id), T0);
+    spec.attributes.push(("urn:oasis:names:tc:SAML:attribute:subject-id".into(), vec!["u-123@corp.example".into()]));
+    let f = fragment(&post_acs(&svc, &w, &spec.signed(), Some(&rs)));
+    assert_eq!(json(&get_with_token(&svc, &w, "/oauth2/userinfo", &f["access_token"], T0 + 6))["sub"], "u-123@corp.example");
+}
+
+/// Each spoilt field must be refused with 401 and no tokens.
+#[test]
+fn every_check_refuses_a_spoilt_response() {
+    type Spoil = fn(&mut ResponseSpec);
+    let cases: [(&str, Spoil); 10] = [
+        ("audience", |s| s.audience = "https://other-sp.example".into()),
+        ("recipient", |s| s.recipient = "https://evil.example/acs".into()),
+        ("destination", |s| s.destination = "https://evil.example/acs".into()),
+        ("issuer", |s| s.issuer = "https://evil-idp.example".into()),
+        ("status", |s| s.status = "urn:oasis:names:tc:SAML:2.0:status:Responder".into()),
+        ("expired beyond the skew", |s| s.not_on_or_after = T0 - 200),
+        ("not yet valid beyond the skew", |s| s.not_before = T0 + 200),
+        ("issued in the future", |s| s.issued = T0 + 400),
+        ("unknown InResponseTo", |s| s.in_response_to = Some("_0123456789abcdef0123456789abcdef".into())),
+        ("no InResponseTo (unsolicited)", |s| s.in_response_to = None),
+    ];
+    for (what, spoil) in cases {
+        let (svc, w) = (service(""), TestWorld::default());
+        let (id, rs) = start_login(&svc, &w, "");
+        let mut spec = ResponseSpec::new(Some(&id), T0);
+        spoil(&mut spec);
+        let r = post_acs(&svc, &w, &spec.signed(), Some(&rs));
+        assert_eq!(r.status, 401, "{what}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(json(&r)["error"], "access_denied", "{what}");
+        // The request was not used up by the failure: the genuine answer still works.
+        fragment(&post_acs(&svc, &w, &ResponseSpec::new(Some(&id), T0).signed(), Some(&rs)));
+    }
+}
+
+#[test]
+fn the_clock_skew_is_allowed_both_ways() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let mut spec = ResponseSpec::new(Some(&id), T0);
+    spec.not_on_or_after = T0 - 60;
+    spec.not_before = T0 + 60;
+    fragment(&post_acs(&svc, &w, &spec.signed(), Some(&rs)));
+}
+
+#[test]
+fn unsigned_foreign_and_altered_responses_are_refused() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let spec = ResponseSpec::new(Some(&id), T0);
+    let unsigned = spec.response_with(&spec.assertion());
+    let foreign = spec.response_with(&sign(&spec.assertion(), &spec.assertion_id, sp_key()));
+    let altered = spec.signed().replace("alice@corp.example</saml:NameID>", "admin@corp.example</saml:NameID>");
+    for (what, xml) in [("unsigned", unsigned), ("foreign key", foreign), ("altered", altered)] {
+        let r = post_acs(&svc, &w, &xml, Some(&rs));
+        assert_error(&r, 401, "access_denied");
+        assert!(r.header_value("location").is_none(), "{what}");
+    }
+}
+
+#[test]
+fn signature_wrapping_finds_nothing_to_wrap() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let good = ResponseSpec::new(Some(&id), T0);
+    let signed = sign(&good.assertion(), &good.assertion_id, other_key());
+    let mut evil = good.clone();
+    evil.name_id = "admin@evil.example".into();
+    evil.attributes = vec![("mail".into(), vec!["admin@evil.example".into()])];
+    let evil_same_id = evil.assertion();
+    evil.assertion_id = "_evil".into();
+    let evil_other_id = evil.assertion();
+    let cases = [
+        // A second assertion next to the signed one, before and after it.
+        good.response_with(&format!("{evil_other_id}{signed}")),
+        good.response_with(&format!("{signed}{evil_other_id}")),
+        // The evil assertion carries the signed one's ID; the genuine one hides in Extensions.
+        good.response_with(&format!("<samlp:Extensions>{signed}</samlp:Extensions>{evil_same_id}")),
+        // The signed assertion is wrapped inside the evil one.
+        good.response_with(&evil_other_id.replace("</saml:Issuer>", &format!("</saml:Issuer>{signed}"))),
+        // The evil assertion, with the genuine signature moved into it.
+        good.response_with(&{
+            let sig_start = signed.find("<ds:Signature").unwrap();
+            let sig_end = signed.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+            evil_same_id.replace("</saml:Issuer>", &format!("</saml:Issuer>{}", &signed[sig_start..sig_end]))
+        }),
+    ];
+    for (i, xml) in cases.iter().enumerate() {
+        let r = post_acs(&svc, &w, xml, Some(&rs));
+        assert!(matches!(r.status, 400 | 401), "case {i}: {} {}", r.status, String::from_utf8_lossy(&r.body));
+        assert!(r.header_value("location").is_none(), "case {i}");
+    }
+}
+
+#[test]
+fn a_comment_in_the_name_id_cannot_truncate_it() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let mut spec = ResponseSpec::new(Some(&id), T0);
+    spec.name_id = "user@evil.com.good.com".into();
+    spec.attributes = vec![("mail".into(), vec!["user@evil.com.good.com".into()])];
+    let xml = spec.signed().replacen("user@evil.com.good.com", "user@evil.com<!---->.good.com", 2);
+    let f = fragment(&post_acs(&svc, &w, &xml, Some(&rs)));
+    let me = json(&get_with_token(&svc, &w, "/oauth2/userinfo", &f["access_token"], T0 + 6));
+    assert_eq!(me["sub"], "user@evil.com.good.com");
+    assert_eq!(me["email"], "user@evil.com.good.com");
+}
+
+#[test]
+fn replays_are_refused() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let xml = ResponseSpec::new(Some(&id), T0).signed();
+    fragment(&post_acs(&svc, &w, &xml, Some(&rs)));
+    assert_error(&post_acs(&svc, &w, &xml, Some(&rs)), 401, "access_denied");
+    // The same assertion answering a new request.
+    let (id2, rs2) = start_login(&svc, &w, "");
+    let mut again = ResponseSpec::new(Some(&id2), T0);
+    again.assertion_id = ResponseSpec::new(Some(&id), T0).assertion_id;
+    assert_error(&post_acs(&svc, &w, &again.signed(), Some(&rs2)), 401, "access_denied");
+}
+
+#[test]
+fn a_signed_response_with_an_unsigned_assertion_is_accepted() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let spec = ResponseSpec::new(Some(&id), T0);
+    let xml = sign(&spec.response_with(&spec.assertion()), &format!("_r{}", spec.assertion_id), other_key());
+    fragment(&post_acs(&svc, &w, &xml, Some(&rs)));
+}
+
+#[test]
+fn malformed_input_is_a_400() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let bodies = [
+        "SAMLResponse=%%%".to_string(),
+        "SAMLResponse=bm90IHhtbA".to_string(),
+        format!("SAMLResponse={}", "A".repeat(100_004)),
+        format!("SAMLResponse={}", urlencode(&STANDARD.encode(r#"<!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><r>&b;</r>"#))),
+        "RelayState=x".to_string(),
+    ];
+    for body in bodies {
+        assert_error(&post_form(&svc, &w, "/saml/acs", body, T0), 400, "invalid_request");
+    }
+    let json_body = Request::new("POST", "/saml/acs").with_header("content-type", "application/json").with_body("{}");
+    assert_error(&svc.handle(&json_body, &w.at(T0)), 400, "invalid_request");
+}
+
+#[test]
+fn unsolicited_responses_only_where_allowed() {
+    let spec = ResponseSpec::new(None, T0);
+    let (svc, w) = (service(""), TestWorld::default());
+    assert_error(&post_acs(&svc, &w, &spec.signed(), None), 401, "access_denied");
+
+    let (svc, w) = (service(r#", "allow_idp_initiated": true"#), TestWorld::default());
+    let r = post_acs(&svc, &w, &spec.signed(), None);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(json(&r)["token_type"], "Bearer");
+    // Replaying it fails; a callback RelayState gets the fragment.
+    assert_error(&post_acs(&svc, &w, &spec.signed(), None), 401, "access_denied");
+    let mut second = spec.clone();
+    second.assertion_id = "_second".into();
+    fragment(&post_acs(&svc, &w, &second.signed(), Some(CALLBACK)));
+    second.assertion_id = "_third".into();
+    assert_error(&post_acs(&svc, &w, &second.signed(), Some("https://evil.example/cb")), 400, "invalid_request");
+}
+
+#[test]
+fn encrypted_assertions_are_decrypted_with_the_sp_key() {
+    use aes_gcm::aead::{Aead, KeyInit};
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let spec = ResponseSpec::new(Some(&id), T0);
+    let signed = sign(&spec.assertion(), &spec.assertion_id, other_key());
+    let encrypted_for = |to: &rsa::RsaPrivateKey| {
+        let key = [5u8; 32];
+        let iv = [6u8; 12];
+        let mut data = iv.to_vec();
+        data.extend(aes_gcm::Aes256Gcm::new_from_slice(&key).unwrap().encrypt(aes_gcm::Nonce::from_slice(&iv), signed.as_bytes()).unwrap());
+        let wrapped = rsa::RsaPublicKey::from(to).encrypt(&mut rand_core::OsRng, rsa::Oaep::new::<sha1::Sha1>(), &key).unwrap();
+        format!(
+            concat!(
+                r#"<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element">"#,
+                r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"/>"#,
+                r#"<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/>"#,
+                r#"<xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>"#,
+                r#"<xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml:EncryptedAssertion>"#
+            ),
+            STANDARD.encode(wrapped),
+            STANDARD.encode(data)
+        )
+    };
+    assert_error(&post_acs(&svc, &w, &spec.response_with(&encrypted_for(other_key())), Some(&rs)), 401, "access_denied");
+    fragment(&post_acs(&svc, &w, &spec.response_with(&encrypted_for(sp_key())), Some(&rs)));
+}
+
+// --- single logout ---
+
+fn logout_request(id: &str, name_id: &str, issued: u64, destination: &str) -> String {
+    format!(
+        concat!(
+            r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" "#,
+            r#"ID="{id}" Version="2.0" IssueInstant="{issued}" Destination="{destination}">"#,
+            r#"<saml:Issuer>{issuer}</saml:Issuer><saml:NameID>{name_id}</saml:NameID></samlp:LogoutRequest>"#
+        ),
+        id = id,
+        issued = rfc3339(issued),
+        destination = destination,
+        issuer = IDP_ENTITY,
+        name_id = name_id
+    )
+}
+
+fn refresh(svc: &Service, w: &TestWorld, token: &str) -> Response {
+    let req = Request::new("POST", "/oauth2/refresh")
+        .with_header("content-type", "application/json")
+        .with_body(serde_json::to_vec(&serde_json::json!({ "refresh_token": token })).unwrap());
+    svc.handle(&req, &w.at(T0 + 20))
+}
+
+fn slo_get(svc: &Service, w: &TestWorld, xml: &str, key: Option<&rsa::RsaPrivateKey>) -> Response {
+    let url = redirect_url(SLO, xml, "relay", key).unwrap();
+    let target = url.strip_prefix("https://auth.example.com").unwrap();
+    svc.handle(&Request::new("GET", target), &w.at(T0 + 10))
+}
+
+fn slo_post(svc: &Service, w: &TestWorld, xml: &str) -> Response {
+    post_form(svc, w, "/saml/slo", format!("SAMLRequest={}", urlencode(&STANDARD.encode(xml))), T0 + 10)
+}
+
+#[test]
+fn redirect_logout_ends_the_sessions_of_that_name_id_only() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let alice = logged_in(&svc, &w, "alice@corp.example");
+    let bob = logged_in(&svc, &w, "bob@corp.example");
+    let xml = logout_request("_l1", "alice@corp.example", T0 + 5, SLO);
+
+    assert_error(&slo_get(&svc, &w, &xml, None), 400, "invalid_request");
+    assert_error(&slo_get(&svc, &w, &xml, Some(sp_key())), 400, "invalid_request");
+    assert_eq!(refresh(&svc, &w, &alice["refresh_token"]).status, 200, "a refused logout ends nothing");
+
+    let r = slo_get(&svc, &w, &xml, Some(other_key()));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(json(&r)["message"].is_string());
+    assert_eq!(get_with_token(&svc, &w, "/oauth2/userinfo", &alice["access_token"], T0 + 20).status, 401);
+    assert_eq!(get_with_token(&svc, &w, "/oauth2/userinfo", &bob["access_token"], T0 + 20).status, 200);
+    assert_error(&slo_get(&svc, &w, &xml, Some(other_key())), 400, "invalid_request");
+}
+
+#[test]
+fn post_logout_needs_an_enveloped_signature_and_fresh_fields() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let alice = logged_in(&svc, &w, "alice@corp.example");
+    for (what, xml) in [
+        ("unsigned", logout_request("_p0", "alice@corp.example", T0 + 5, SLO)),
+        ("foreign key", sign(&logout_request("_p1", "alice@corp.example", T0 + 5, SLO), "_p1", sp_key())),
+        ("stale", sign(&logout_request("_p2", "alice@corp.example", T0 - 600, SLO), "_p2", other_key())),
+        ("elsewhere", sign(&logout_request("_p3", "alice@corp.example", T0 + 5, "https://evil.example/slo"), "_p3", other_key())),
+    ] {
+        let r = slo_post(&svc, &w, &xml);
+        assert_eq!(r.status, 400, "{what}: {}", String::from_utf8_lossy(&r.body));
+    }
+    assert_eq!(get_with_token(&svc, &w, "/oauth2/userinfo", &alice["access_token"], T0 + 20).status, 200);
+    let r = slo_post(&svc, &w, &sign(&logout_request("_p4", "alice@corp.example", T0 + 5, SLO), "_p4", other_key()));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(get_with_token(&svc, &w, "/oauth2/userinfo", &alice["access_token"], T0 + 20).status, 401);
+    assert_error(&refresh(&svc, &w, &alice["refresh_token"]), 400, "invalid_grant");
+}

@@ -1,0 +1,338 @@
+//! Validation of a SAML Response for the ACS (CONTRACT.md, "SAML service
+//! provider"), without the store: signatures, structure, issuer, status,
+//! destination, recipient, audience and time windows. The store-backed
+//! checks (InResponseTo against stored requests, assertion replay) are the
+//! ACS endpoint's.
+//!
+//! Signature wrapping has no room here: the Response may only carry one
+//! assertion (plain or encrypted), a signature is only accepted as a child
+//! of the element it signs and referencing that element's own ID, and
+//! after a signature verifies, the data is read from a fresh parse of the
+//! canonical bytes that were digested, never from the received tree.
+
+use std::collections::HashSet;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use super::config::{SamlProviderConfig, SUBJECT_ID_ATTRIBUTES};
+use super::dom::{self, Element, XmlError};
+use super::{dsig, xmlenc, NS_SAML, NS_SAMLP};
+use crate::error::AuthError;
+use crate::ports::Random;
+use crate::providers::Identity;
+use crate::timefmt::parse_rfc3339;
+
+/// Largest `SAMLResponse` accepted (the spec's maxLength).
+pub const MAX_ENCODED: usize = 100_000;
+/// How old a Response's IssueInstant may be, beyond the clock skew.
+const MAX_RESPONSE_AGE: u64 = 10 * 60;
+
+const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
+const FORMAT_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+const FORMAT_ENTITY: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
+/// Most groups taken from one assertion.
+const MAX_GROUPS: usize = 200;
+
+/// What a valid Response says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamlLogin {
+    /// The AuthnRequest it answers, if any.
+    pub in_response_to: Option<String>,
+    /// The assertion's ID, for the replay cache.
+    pub assertion_id: String,
+    /// Until when the assertion could be replayed (its latest NotOnOrAfter
+    /// plus the skew): how long the replay cache must remember it.
+    pub replayable_until: u64,
+    /// The NameID, for single logout.
+    pub name_id: String,
+    /// Who logged in.
+    pub identity: Identity,
+}
+
+fn denied<T>(why: impl Into<String>) -> Result<T, AuthError> {
+    Err(AuthError::AccessDenied(why.into()))
+}
+
+fn xml_denied(e: XmlError) -> AuthError {
+    AuthError::AccessDenied(e.0)
+}
+
+/// Base64-decode and parse a posted `SAMLResponse` (or POST-bound
+/// `SAMLRequest`). Malformed input is a 400.
+pub fn decode_posted(encoded: &str, what: &str) -> Result<Element, AuthError> {
+    if encoded.len() > MAX_ENCODED {
+        return Err(AuthError::InvalidRequest(format!("{what} is larger than {MAX_ENCODED} characters")));
+    }
+    let compact: String = encoded.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let xml = STANDARD.decode(compact).map_err(|_| AuthError::InvalidRequest(format!("{what} is not base64")))?;
+    dom::parse(&xml).map_err(|e| AuthError::InvalidRequest(format!("{what} is not acceptable XML: {e}")))
+}
+
+/// The Issuer a message claims (unverified: only to choose whose keys to
+/// check it with).
+pub fn claimed_issuer(root: &Element) -> Option<String> {
+    let from = |e: &Element| e.children_named(NS_SAML, "Issuer").next().map(Element::text);
+    from(root).or_else(|| root.children_named(NS_SAML, "Assertion").next().and_then(from))
+}
+
+/// The audiences an assertion claims (unverified; to pick the provider of
+/// an IdP-initiated login).
+pub fn claimed_audiences(root: &Element) -> Vec<String> {
+    root.descendants().into_iter().filter(|e| e.is(NS_SAML, "Audience")).map(Element::text).collect()
+}
+
+/// Whether any `ID` attribute value occurs twice in the document.
+pub fn has_duplicate_ids(root: &Element) -> bool {
+    let mut seen = HashSet::new();
+    root.descendants().into_iter().filter_map(|e| e.attr("ID")).any(|id| !seen.insert(id))
+}
+
+/// Parse signed canonical bytes again: from here on only they are read.
+fn reparse(canonical: &str) -> Result<Element, AuthError> {
+    dom::parse(canonical.as_bytes()).map_err(|e| AuthError::Internal(format!("canonical XML does not parse: {e}")))
+}
+
+/// A time attribute: must be a UTC xs:dateTime when present.
+fn instant(e: &Element, name: &str) -> Result<Option<u64>, AuthError> {
+    match e.attr(name) {
+        None => Ok(None),
+        Some(v) if v.ends_with('Z') => match parse_rfc3339(v) {
+            Some(t) => Ok(Some(t)),
+            None => denied(format!("{} {name} is not a valid UTC time", e.local)),
+        },
+        Some(_) => denied(format!("{} {name} must be a UTC time", e.local)),
+    }
+}
+
+/// Clock checks with the provider's skew.
+struct Clock {
+    now: u64,
+    skew: u64,
+}
+
+impl Clock {
+    fn not_before(&self, e: &Element, name: &str) -> Result<(), AuthError> {
+        match instant(e, name)? {
+            Some(t) if t > self.now + self.skew => denied(format!("{} is not valid yet ({name})", e.local)),
+            _ => Ok(()),
+        }
+    }
+
+    /// `NotOnOrAfter`-style: returns the instant when present.
+    fn not_on_or_after(&self, e: &Element, name: &str) -> Result<Option<u64>, AuthError> {
+        match instant(e, name)? {
+            Some(t) if self.now >= t + self.skew => denied(format!("{} has expired ({name})", e.local)),
+            t => Ok(t),
+        }
+    }
+}
+
+/// Validate a parsed Response for provider `p`.
+pub fn validate(root: &Element, p: &SamlProviderConfig, now: u64, random: &dyn Random) -> Result<SamlLogin, AuthError> {
+    if !root.is(NS_SAMLP, "Response") {
+        return Err(AuthError::InvalidRequest("SAMLResponse is not a samlp:Response".into()));
+    }
+    if has_duplicate_ids(root) {
+        return denied("an ID occurs twice in the Response");
+    }
+    let clock = Clock { now, skew: p.clock_skew };
+    let keys = dsig::keys_of(&p.idp.signing_certs);
+
+    let signed_response = match dsig::signature_of(root).map_err(xml_denied)? {
+        Some(sig) => Some(reparse(&dsig::verify_enveloped(root, sig, &keys, p.allow_sha1).map_err(xml_denied)?)?),
+        None => None,
+    };
+    let response = signed_response.as_ref().unwrap_or(root);
+    let response_irt = check_response(response, p, &clock)?;
+
+    let mut carried = response.elements().filter(|e| e.ns == NS_SAML && (e.local == "Assertion" || e.local == "EncryptedAssertion"));
+    let (Some(carried), None) = (carried.next(), carried.next()) else {
+        return denied("the Response must carry exactly one assertion");
+    };
+    let decrypted;
+    let assertion = if carried.local == "EncryptedAssertion" {
+        decrypted = decrypt_assertion(carried, p, random)?;
+        &decrypted
+    } else {
+        carried
+    };
+    if !assertion.is(NS_SAML, "Assertion") {
+        return denied("the encrypted element is not an Assertion");
+    }
+    let signed_assertion = match dsig::signature_of(assertion).map_err(xml_denied)? {
+        Some(sig) => Some(reparse(&dsig::verify_enveloped(assertion, sig, &keys, p.allow_sha1).map_err(xml_denied)?)?),
+        None if signed_response.is_some() => None,
+        None => return denied("neither the Response nor the Assertion is signed"),
+    };
+    check_assertion(signed_assertion.as_ref().unwrap_or(assertion), response_irt, p, &clock)
+}
+
+fn decrypt_assertion(encrypted: &Element, p: &SamlProviderConfig, random: &dyn Random) -> Result<Element, AuthError> {
+    // One answer for every failure from here to a parsed element: what
+    // went wrong inside decryption is nobody's business (padding oracles).
+    let plain = xmlenc::decrypt(encrypted, &p.sp_key.key, random).map_err(|e| AuthError::AccessDenied(e.to_string()))?;
+    dom::parse_in(&plain, &encrypted.scope).map_err(|_| AuthError::AccessDenied(xmlenc::DecryptError.to_string()))
+}
+
+fn check_issuer(e: &Element, p: &SamlProviderConfig, required: bool) -> Result<(), AuthError> {
+    match e.only_child(NS_SAML, "Issuer").map_err(xml_denied)? {
+        None if required => denied(format!("the {} has no Issuer", e.local)),
+        None => Ok(()),
+        Some(issuer) if issuer.attr("Format").is_some_and(|f| f != FORMAT_ENTITY) => denied("the Issuer is not an entity ID"),
+        Some(issuer) if issuer.text() != p.idp.entity_id => denied(format!("the {} was issued by another IdP", e.local)),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The Response envelope; returns its InResponseTo.
+fn check_response(response: &Element, p: &SamlProviderConfig, clock: &Clock) -> Result<Option<String>, AuthError> {
+    if response.attr("Version") != Some("2.0") {
+        return denied("the Response is not SAML 2.0");
+    }
+    match response.attr("Destination") {
+        Some(d) if d == p.acs_url => {}
+        _ => return denied("the Response's Destination is not this ACS"),
+    }
+    check_issuer(response, p, false)?;
+    let issued = instant(response, "IssueInstant")?.ok_or_else(|| AuthError::AccessDenied("the Response has no IssueInstant".into()))?;
+    if issued > clock.now + clock.skew || issued + MAX_RESPONSE_AGE + clock.skew < clock.now {
+        return denied("the Response's IssueInstant is outside the allowed window");
+    }
+    let status = response
+        .required_child(NS_SAMLP, "Status")
+        .and_then(|s| s.required_child(NS_SAMLP, "StatusCode"))
+        .map_err(xml_denied)?;
+    match status.attr("Value") {
+        Some(STATUS_SUCCESS) => {}
+        Some(other) => return denied(format!("the IdP did not authenticate the user (status {})", other.rsplit(':').next().unwrap_or(other))),
+        None => return denied("the Response has no status"),
+    }
+    Ok(response.attr("InResponseTo").map(str::to_string))
+}
+
+fn check_assertion(a: &Element, response_irt: Option<String>, p: &SamlProviderConfig, clock: &Clock) -> Result<SamlLogin, AuthError> {
+    if a.attr("Version") != Some("2.0") {
+        return denied("the Assertion is not SAML 2.0");
+    }
+    let assertion_id = a.attr("ID").filter(|id| !id.is_empty()).ok_or_else(|| AuthError::AccessDenied("the Assertion has no ID".into()))?;
+    check_issuer(a, p, true)?;
+    clock.not_before(a, "IssueInstant")?;
+
+    let subject = a.required_child(NS_SAML, "Subject").map_err(xml_denied)?;
+    let name_id_el = match subject.only_child(NS_SAML, "NameID").map_err(xml_denied)? {
+        Some(n) => n,
+        None => return denied("the Subject has no (plain) NameID"),
+    };
+    let name_id = name_id_el.text();
+    let (confirmed_until, irt) = confirm_subject(subject, response_irt, p, clock)?;
+
+    let conditions = a.required_child(NS_SAML, "Conditions").map_err(xml_denied)?;
+    clock.not_before(conditions, "NotBefore")?;
+    let conditions_until = clock.not_on_or_after(conditions, "NotOnOrAfter")?;
+    let restrictions: Vec<_> = conditions.children_named(NS_SAML, "AudienceRestriction").collect();
+    if restrictions.is_empty() {
+        return denied("the Assertion has no AudienceRestriction");
+    }
+    for r in restrictions {
+        if !r.children_named(NS_SAML, "Audience").any(|aud| aud.text() == p.sp_entity_id) {
+            return denied("the Assertion is meant for another audience");
+        }
+    }
+    for statement in a.children_named(NS_SAML, "AuthnStatement") {
+        clock.not_on_or_after(statement, "SessionNotOnOrAfter")?;
+    }
+
+    let attributes = attributes(a);
+    let identity = identity(&name_id, name_id_el.attr("Format"), &attributes, p)?;
+    Ok(SamlLogin {
+        in_response_to: irt,
+        assertion_id: assertion_id.to_string(),
+        replayable_until: confirmed_until.max(conditions_until.unwrap_or(0)) + clock.skew,
+        name_id,
+        identity,
+    })
+}
+
+/// At least one bearer SubjectConfirmation must hold: Recipient is our ACS,
+/// NotOnOrAfter (required) and NotBefore hold, InResponseTo agrees with the
+/// Response's. Returns the confirmation's NotOnOrAfter and InResponseTo.
+fn confirm_subject(subject: &Element, response_irt: Option<String>, p: &SamlProviderConfig, clock: &Clock) -> Result<(u64, Option<String>), AuthError> {
+    let mut first_failure = None;
+    for confirmation in subject.children_named(NS_SAML, "SubjectConfirmation") {
+        if confirmation.attr("Method") != Some(BEARER) {
+            continue;
+        }
+        let attempt = (|| {
+            let data = confirmation.required_child(NS_SAML, "SubjectConfirmationData").map_err(xml_denied)?;
+            if data.attr("Recipient") != Some(p.acs_url.as_str()) {
+                return denied("the SubjectConfirmation's Recipient is not this ACS");
+            }
+            clock.not_before(data, "NotBefore")?;
+            let until = clock
+                .not_on_or_after(data, "NotOnOrAfter")?
+                .ok_or_else(|| AuthError::AccessDenied("the SubjectConfirmationData has no NotOnOrAfter".into()))?;
+            let irt = match (data.attr("InResponseTo"), &response_irt) {
+                (Some(a), Some(b)) if a != b => return denied("the InResponseTo of the Response and the Assertion differ"),
+                (Some(a), _) => Some(a.to_string()),
+                (None, b) => b.clone(),
+            };
+            Ok((until, irt))
+        })();
+        match attempt {
+            Ok(ok) => return Ok(ok),
+            Err(e) => first_failure = first_failure.or(Some(e)),
+        }
+    }
+    Err(first_failure.unwrap_or_else(|| AuthError::AccessDenied("the Subject has no bearer SubjectConfirmation".into())))
+}
+
+/// Attribute name to values, in document order.
+fn attributes(a: &Element) -> Vec<(String, Vec<String>)> {
+    a.children_named(NS_SAML, "AttributeStatement")
+        .flat_map(|s| s.children_named(NS_SAML, "Attribute"))
+        .filter_map(|attr| {
+            let name = attr.attr("Name")?.to_string();
+            let values = attr.children_named(NS_SAML, "AttributeValue").map(Element::text).filter(|v| !v.is_empty()).collect();
+            Some((name, values))
+        })
+        .collect()
+}
+
+fn first_value<'a>(attributes: &'a [(String, Vec<String>)], names: &[impl AsRef<str>]) -> Option<&'a String> {
+    names.iter().find_map(|n| attributes.iter().find(|(name, _)| name == n.as_ref()).and_then(|(_, v)| v.first()))
+}
+
+fn plain(value: &str, max: usize) -> bool {
+    !value.is_empty() && value.len() <= max && !value.chars().any(char::is_control)
+}
+
+fn identity(name_id: &str, format: Option<&str>, attributes: &[(String, Vec<String>)], p: &SamlProviderConfig) -> Result<Identity, AuthError> {
+    let user_id = first_value(attributes, &SUBJECT_ID_ATTRIBUTES).map(String::as_str).unwrap_or(name_id);
+    if !plain(user_id, 1024) {
+        return denied("the assertion's subject identifier is empty or malformed");
+    }
+    let email = first_value(attributes, &p.attributes.email)
+        .cloned()
+        .or_else(|| (format == Some(FORMAT_EMAIL)).then(|| name_id.to_string()))
+        .ok_or_else(|| AuthError::AccessDenied("the assertion carries no email address".into()))?;
+    if !plain(&email, 320) || !email.contains('@') {
+        return denied("the assertion's email address is malformed");
+    }
+    let name = first_value(attributes, &p.attributes.name).cloned().unwrap_or_else(|| email.clone());
+    let groups: Vec<String> = p
+        .attributes
+        .groups
+        .iter()
+        .find_map(|n| attributes.iter().find(|(name, _)| name == n))
+        .map(|(_, values)| values.iter().filter(|g| plain(g, 256)).take(MAX_GROUPS).cloned().collect())
+        .unwrap_or_default();
+    Ok(Identity {
+        provider_user_id: user_id.to_string(),
+        email,
+        email_verified: true,
+        name: if plain(&name, 256) { name } else { String::new() },
+        groups,
+    })
+}
