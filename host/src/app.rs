@@ -35,6 +35,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     }
     crate::config::check_oauth_providers(&config, &secrets)?;
     crate::config::check_saml_providers(&config, &secrets)?;
+    crate::config::check_core_config(&config, &secrets)?;
     let keyring =
         Keyring::load(&config, &secrets, data_dir, args.dev).context("loading signing keys")?;
     tracing::info!(keys = %keyring.describe(), "keyring ready");

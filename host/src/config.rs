@@ -266,6 +266,24 @@ pub fn check_saml_providers(config: &Config, secrets: &Secrets) -> Result<()> {
     Ok(())
 }
 
+/// Startup check of everything the core reads: the parse the component
+/// repeats per request, with the same secrets, so that a configuration the
+/// core refuses (an SP key that does not match its certificate, metadata
+/// without a signing certificate, …) stops the host instead of failing
+/// requests later.
+pub fn check_core_config(config: &Config, secrets: &Secrets) -> Result<()> {
+    let mut pairs: Vec<(String, String)> = config.all().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    for name in tmi_auth_core::config::secret_names(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        if let Some(secret) = secrets.get(&name)? {
+            let text = String::from_utf8(secret.expose().to_vec()).with_context(|| format!("secret {name:?} is not UTF-8"))?;
+            pairs.push((name, text));
+        }
+    }
+    tmi_auth_core::config::Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
 /// What the component may read: the configuration, then secrets by name,
 /// except the secrets that hold signing keys (those stay in the keyring).
 pub struct ConfigStore {

@@ -87,6 +87,22 @@ pub struct ConfigError {
 /// How long authorization codes and login flows live (CONTRACT.md: at most 10 minutes).
 pub const CODE_LIFETIME: u64 = 600;
 
+/// The secrets a configuration needs, by name (hosts fetch them one by
+/// one; listing configuration never shows them): the client-secret pepper,
+/// each upstream provider's client secret, each SAML provider's SP key and
+/// certificate.
+pub fn secret_names<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<String> {
+    let mut names = vec!["client_secret_pepper".to_string()];
+    for (key, value) in pairs {
+        if key == provider_config::KEY {
+            names.extend(provider_config::secret_names(value));
+        } else if key == saml_config::KEY {
+            names.extend(saml_config::secret_names(value));
+        }
+    }
+    names
+}
+
 impl Config {
     /// Build the configuration from key/value pairs.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, ConfigError> {

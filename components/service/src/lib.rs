@@ -35,7 +35,7 @@ impl Guest for Component {
 }
 
 fn serve(req: &Request) -> Response {
-    let config = match load_config() {
+    let config = match load_config(req.path.starts_with("/saml/")) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("tmi-auth: {e}");
@@ -64,27 +64,19 @@ fn serve(req: &Request) -> Response {
     response
 }
 
-/// Secrets the core needs, fetched by name: `get-all` lists plain
-/// configuration only (as under Spin, where they are secret variables).
-/// Each configured upstream provider adds its client secret
-/// (`oauth_<id>_client_secret`), each SAML provider its SP key and
-/// certificate (`saml_<id>_sp_key`, `saml_<id>_sp_cert`).
-const SECRETS: [&str; 1] = ["client_secret_pepper"];
-
-fn load_config() -> Result<Config, AuthError> {
+/// The configuration for one request, plus the secrets it names (fetched
+/// by name: `get-all` lists plain configuration only, as under Spin, where
+/// they are secret variables). Only the /saml/ endpoints read the SAML
+/// providers, whose SP keys and IdP metadata take about a millisecond to
+/// parse, so other requests leave them out (the host has parsed the whole
+/// configuration at startup).
+fn load_config(with_saml: bool) -> Result<Config, AuthError> {
     let unavailable = |_| AuthError::Unavailable("configuration unavailable".into());
     let mut pairs = wasi::config::store::get_all().map_err(unavailable)?;
-    let provider_secrets = pairs
-        .iter()
-        .find(|(k, _)| k == tmi_auth_core::providers::config::KEY)
-        .map(|(_, v)| tmi_auth_core::providers::config::secret_names(v))
-        .unwrap_or_default();
-    let saml_secrets = pairs
-        .iter()
-        .find(|(k, _)| k == tmi_auth_core::saml::config::KEY)
-        .map(|(_, v)| tmi_auth_core::saml::config::secret_names(v))
-        .unwrap_or_default();
-    for name in SECRETS.iter().map(|s| s.to_string()).chain(provider_secrets).chain(saml_secrets) {
+    if !with_saml {
+        pairs.retain(|(k, _)| k != tmi_auth_core::saml::config::KEY);
+    }
+    for name in tmi_auth_core::config::secret_names(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         if let Some(value) = wasi::config::store::get(&name).map_err(unavailable)? {
             pairs.push((name, value));
         }
