@@ -8,84 +8,36 @@ import datetime
 import re
 import time
 import xml.etree.ElementTree as ET
-import zlib
-from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
 from conftest import CALLBACK, RELAXED_LIMITS, Host
+from saml_idp import (
+    MD,
+    NS,
+    POST,
+    REDIRECT,
+    RSA_SHA256,
+    SAMLP,
+    Idp,
+    authn_request,
+    der_b64,
+    key_and_cert,
+    saml_env,
+)
 from spec import assert_error, assert_valid
 
-MD = "urn:oasis:names:tc:SAML:2.0:metadata"
-DS = "http://www.w3.org/2000/09/xmldsig#"
-SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
-SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
-NS = {"md": MD, "ds": DS, "samlp": SAMLP, "saml": SAML}
-REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
-POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 IDP_ENTITY = "https://idp.example.org/metadata"
 IDP_SSO = "https://idp.example.org/sso"
 
 
-def key_and_cert(common_name):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def pem_key(key):
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
-def pem_cert(cert):
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def der_b64(cert):
-    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
-
-
 def idp_metadata(cert, prolog='<?xml version="1.0" encoding="UTF-8"?>'):
-    return f"""{prolog}
-<md:EntityDescriptor xmlns:md="{MD}" xmlns:ds="{DS}" entityID="{IDP_ENTITY}">
-  <md:IDPSSODescriptor protocolSupportEnumeration="{SAMLP}">
-    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data>
-      <ds:X509Certificate>{der_b64(cert)}</ds:X509Certificate>
-    </ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
-    <md:SingleLogoutService Binding="{REDIRECT}" Location="https://idp.example.org/slo"/>
-    <md:SingleSignOnService Binding="{REDIRECT}" Location="{IDP_SSO}"/>
-  </md:IDPSSODescriptor>
-</md:EntityDescriptor>
-"""
-
-
-def saml_env(sp_key, sp_cert, *ids):
-    env = {}
-    for provider_id in ids:
-        upper = provider_id.replace("-", "_").upper()
-        env[f"TMI_SECRET_SAML_{upper}_SP_KEY"] = pem_key(sp_key)
-        env[f"TMI_SECRET_SAML_{upper}_SP_CERT"] = pem_cert(sp_cert)
-    return env
+    return Idp(IDP_ENTITY, None, cert, sso_url=IDP_SSO, slo_url="https://idp.example.org/slo").metadata(prolog)
 
 
 @pytest.fixture(scope="module")
@@ -134,13 +86,6 @@ def login(host, provider_id="corp-idp", **params):
     params.setdefault("client_callback", CALLBACK)
     query = urlencode({k: v for k, v in params.items() if v is not None})
     return requests.get(host.url(f"/saml/{provider_id}/login?{query}"), allow_redirects=False)
-
-
-def authn_request(location):
-    """The AuthnRequest carried by a Redirect-binding URL, parsed."""
-    q = parse_qs(urlsplit(location).query)
-    xml = zlib.decompress(base64.b64decode(q["SAMLRequest"][0]), -15)
-    return etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True)), q
 
 
 def test_saml_providers_validate_against_the_spec(saml_host):
@@ -260,4 +205,19 @@ idp_metadata = '''{evil}'''
 """
     h = fresh_host(config=config, env=saml_env(sp[0], sp[1], "evil-idp"))
     with pytest.raises(RuntimeError, match="DOCTYPE"):
+        h.start()
+
+
+def test_an_sp_certificate_for_another_key_stops_the_host(fresh_host, sp, idp_cert):
+    """The host parses the whole configuration as the core does before it
+    serves: a key/certificate mismatch is a startup error, not a failure of
+    every later SAML request."""
+    config = RELAXED_LIMITS + f"""
+[[saml_providers]]
+id = "mixed-idp"
+idp_metadata = '''{idp_metadata(idp_cert)}'''
+"""
+    other_cert = key_and_cert("another SP")[1]
+    h = fresh_host(config=config, env=saml_env(sp[0], other_cert, "mixed-idp"))
+    with pytest.raises(RuntimeError, match="does not hold the SP key"):
         h.start()
