@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::config::Config;
 use crate::error::{AuthError, RateState};
-use crate::http::{Request, Response};
+use crate::http::{Params, Request, Response};
 use crate::ports::World;
 use crate::providers::Providers;
 use crate::token_endpoint::TokenRequest;
@@ -120,7 +120,8 @@ impl Service {
     }
 
     /// Count the request against the limits of its endpoint: per client IP,
-    /// per flow (state, code, refresh token) and per user or client.
+    /// per flow (state, code, refresh token, SAML RelayState) and per user
+    /// or client.
     fn rate_limit(&self, req: &Request, world: &World) -> Result<Option<RateState>, AuthError> {
         let limits = &self.config.rate_limits;
         let flow_endpoints = ["/oauth2/authorize", "/oauth2/callback", "/oauth2/token", "/oauth2/refresh", "/oauth2/revoke", "/oauth2/introspect", "/saml/acs", "/saml/slo"];
@@ -131,9 +132,11 @@ impl Service {
         let ip = client_ip(req);
         let query = req.query_params().unwrap_or_default();
         let body = if req.path == "/oauth2/token" { TokenRequest::parse(req).ok() } else { None };
+        let saml_form = if req.path == "/saml/acs" { Params::parse(&req.body).ok() } else { None };
         let flow = match req.path.as_str() {
             "/oauth2/callback" => query.get("state"),
             "/oauth2/token" => body.as_ref().and_then(TokenRequest::flow_id),
+            "/saml/acs" => saml_form.as_ref().and_then(|f| f.get("RelayState")),
             _ => None,
         };
         let user = if req.path == "/oauth2/authorize" { query.get("login_hint").map(str::to_ascii_lowercase) } else { None };

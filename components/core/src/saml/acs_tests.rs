@@ -8,19 +8,13 @@ use base64::Engine;
 
 use super::authn_request::{inflate, redirect_url};
 use super::test_support::*;
-use crate::flow_tests::{assert_error, get_with_token, json, redeem, service_with, urlencode, CALLBACK, T0};
+use crate::flow_tests::{assert_error, get_with_token, json, redeem, urlencode, CALLBACK, T0};
 use crate::http::{Request, Response};
 use crate::testing::TestWorld;
 use crate::timefmt::rfc3339;
 use crate::Service;
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-fn service(extra: &str) -> Service {
-    let pairs = saml_pairs(&provider_json(extra));
-    let all: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    service_with(&all)
-}
 
 /// Start a login; returns the AuthnRequest ID and the RelayState.
 fn start_login(svc: &Service, w: &TestWorld, extra: &str) -> (String, String) {
@@ -298,6 +292,17 @@ fn encrypted_assertions_are_decrypted_with_the_sp_key() {
     fragment(&post_acs(&svc, &w, &spec.response_with(&encrypted_for(sp_key())), Some(&rs)));
 }
 
+#[test]
+fn attempts_per_relay_state_are_rate_limited() {
+    let (svc, w) = (service_and("", &[("rate_limit_session", "2/60")]), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let mut spoilt = ResponseSpec::new(Some(&id), T0);
+    spoilt.audience = "https://other-sp.example".into();
+    assert_error(&post_acs(&svc, &w, &spoilt.signed(), Some(&rs)), 401, "access_denied");
+    assert_error(&post_acs(&svc, &w, &spoilt.signed(), Some(&rs)), 401, "access_denied");
+    assert_error(&post_acs(&svc, &w, &ResponseSpec::new(Some(&id), T0).signed(), Some(&rs)), 429, "rate_limit_exceeded");
+}
+
 // --- single logout ---
 
 fn logout_request(id: &str, name_id: &str, issued: u64, destination: &str) -> String {
@@ -369,4 +374,40 @@ fn post_logout_needs_an_enveloped_signature_and_fresh_fields() {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(get_with_token(&svc, &w, "/oauth2/userinfo", &alice["access_token"], T0 + 20).status, 401);
     assert_error(&refresh(&svc, &w, &alice["refresh_token"]), 400, "invalid_grant");
+}
+
+// --- mutation ---
+
+/// Every single-byte change to a signed Response is refused with a 4xx or
+/// changes nothing that is read (e.g. renaming an unused namespace
+/// prefix): never a panic, never a different login. A cheap stand-in for
+/// fuzzing the parser, canonicaliser and verifier together.
+#[test]
+fn no_single_byte_change_alters_what_is_read() {
+    use super::{dom, response};
+    let svc = service("");
+    let provider = &svc.config().saml_providers[0];
+    let random = crate::testing::SeqRandom::default();
+    let xml = ResponseSpec::new(Some("_request"), T0).signed();
+    let validate = |text: &[u8]| dom::parse(text).map_err(|e| e.0).and_then(|root| {
+        response::validate(&root, provider, T0 + 5, &random).map_err(|e| {
+            assert!((400..500).contains(&e.status()), "{e}");
+            e.to_string()
+        })
+    });
+    let genuine = validate(xml.as_bytes()).unwrap();
+    let mut checked = 0;
+    for i in 0..xml.len() {
+        let mut bytes = xml.clone().into_bytes();
+        let flipped = bytes[i] ^ 0x01;
+        bytes[i] = if (0x20..0x7f).contains(&flipped) { flipped } else { b'x' };
+        if bytes[i] == xml.as_bytes()[i] {
+            continue;
+        }
+        if let Ok(login) = validate(&bytes) {
+            assert_eq!(login, genuine, "the change at {i} ({:?}) altered what was read", &xml[i.saturating_sub(15)..(i + 15).min(xml.len())]);
+        }
+        checked += 1;
+    }
+    assert!(checked > 2000, "{checked}");
 }

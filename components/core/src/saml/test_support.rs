@@ -92,6 +92,20 @@ pub(crate) fn saml_pairs(providers_json: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// The service with the one provider of [`provider_json`]`(extra)` and
+/// more configuration pairs.
+pub(crate) fn service_and(extra: &str, more: &[(&str, &str)]) -> crate::Service {
+    let pairs = saml_pairs(&provider_json(extra));
+    let mut all: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.extend_from_slice(more);
+    crate::flow_tests::service_with(&all)
+}
+
+/// [`service_and`] without more pairs.
+pub(crate) fn service(extra: &str) -> crate::Service {
+    service_and(extra, &[])
+}
+
 /// A one-provider `saml_providers` value with extra JSON fields.
 pub(crate) fn provider_json(extra: &str) -> String {
     let metadata = serde_json::to_string(&idp_metadata()).unwrap();

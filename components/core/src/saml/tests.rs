@@ -18,17 +18,6 @@ use crate::testing::TestWorld;
 use crate::timefmt::rfc3339;
 use crate::Service;
 
-fn service(extra: &str) -> Service {
-    service_and(extra, &[])
-}
-
-fn service_and(extra: &str, more: &[(&str, &str)]) -> Service {
-    let pairs = saml_pairs(&provider_json(extra));
-    let mut all: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    all.extend_from_slice(more);
-    service_with(&all)
-}
-
 fn config_result(providers: &str, drop: &[&str]) -> Result<Config, crate::config::ConfigError> {
     let mut pairs = saml_pairs(providers);
     pairs.retain(|(k, _)| !drop.contains(&k.as_str()));
