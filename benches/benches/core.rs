@@ -38,5 +38,29 @@ fn hot_paths(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hot_paths);
+/// The SAML ACS's own work (parse, canonicalise, verify RSA-SHA256, read
+/// the signed bytes again, check), and what parsing a SAML provider's
+/// configuration costs (why only /saml/ requests do it).
+fn saml(c: &mut Criterion) {
+    use tmi_auth_core::saml::{dom, response, test_support as idp};
+    let pairs = saml_config_pairs();
+    let plain: Vec<_> = pairs.iter().filter(|(k, _)| k != "saml_providers").cloned().collect();
+    let svc = tmi_auth_core::Service::new(parse_config(&pairs));
+    let provider = &svc.config().saml_providers[0];
+    let xml = idp::ResponseSpec::new(Some("_request"), NOW).signed();
+    let random = tmi_auth_core::testing::SeqRandom::default();
+
+    let mut g = c.benchmark_group("core");
+    g.bench_function("saml: validate a signed Response", |b| {
+        b.iter(|| {
+            let root = dom::parse(xml.as_bytes()).unwrap();
+            black_box(response::validate(&root, provider, NOW + 5, &random).unwrap())
+        })
+    });
+    g.bench_function("config without SAML providers", |b| b.iter(|| black_box(parse_config(&plain))));
+    g.bench_function("config with one SAML provider", |b| b.iter(|| black_box(parse_config(&pairs))));
+    g.finish();
+}
+
+criterion_group!(benches, hot_paths, saml);
 criterion_main!(benches);

@@ -72,3 +72,17 @@ pub fn credential(svc: &Service, w: &TestWorld, access: &str) -> (String, String
     let c = json(&r);
     (c["client_id"].as_str().unwrap().into(), c["client_secret"].as_str().unwrap().into())
 }
+
+/// Configuration with one SAML provider (the core's test IdP `corp-idp`)
+/// under the base URL its test Responses are addressed to.
+pub fn saml_config_pairs() -> Vec<(String, String)> {
+    use tmi_auth_core::saml::test_support::{provider_json, saml_pairs};
+    let mut pairs = saml_pairs(&provider_json(""));
+    pairs.push(("base_url".into(), "https://auth.example.com".into()));
+    pairs
+}
+
+/// Parse configuration pairs.
+pub fn parse_config(pairs: &[(String, String)]) -> Config {
+    Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).expect("config")
+}

@@ -23,8 +23,8 @@ pub mod slo;
 pub mod xml;
 pub mod xmlenc;
 
-#[cfg(test)]
-pub(crate) mod test_support;
+#[cfg(any(test, feature = "testing"))]
+pub mod test_support;
 #[cfg(test)]
 mod acs_tests;
 #[cfg(test)]

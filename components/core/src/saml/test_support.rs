@@ -1,5 +1,5 @@
-//! Keys, certificates and IdP metadata generated for the SAML tests (no
-//! committed key material).
+//! Keys, certificates, IdP metadata and a signer for the SAML tests and
+//! benchmarks (no committed key material).
 
 use std::sync::OnceLock;
 
@@ -9,13 +9,13 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 use super::cert::der_to_base64;
 
 /// One 2048-bit SP key per test run.
-pub(crate) fn sp_key() -> &'static RsaPrivateKey {
+pub fn sp_key() -> &'static RsaPrivateKey {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
     KEY.get_or_init(|| RsaPrivateKey::new(&mut rand_core::OsRng, 2048).unwrap())
 }
 
 /// Another key, for mismatches.
-pub(crate) fn other_key() -> &'static RsaPrivateKey {
+pub fn other_key() -> &'static RsaPrivateKey {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
     KEY.get_or_init(|| RsaPrivateKey::new(&mut rand_core::OsRng, 2048).unwrap())
 }
@@ -36,7 +36,7 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 
 /// A structurally valid X.509 certificate holding `key` (not signed
 /// meaningfully: SAML pins certificates, nothing here checks the chain).
-pub(crate) fn fake_cert(key: &RsaPublicKey) -> Vec<u8> {
+pub fn fake_cert(key: &RsaPublicKey) -> Vec<u8> {
     let alg = tlv(0x30, &[&[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b][..], &[0x05, 0x00]].concat());
     let name = tlv(0x30, &tlv(0x31, &tlv(0x30, &[&[0x06, 0x03, 0x55, 0x04, 0x03][..], &tlv(0x0c, b"tmi-test")].concat())));
     let validity = tlv(0x30, &[tlv(0x17, b"260101000000Z"), tlv(0x17, b"360101000000Z")].concat());
@@ -49,23 +49,23 @@ pub(crate) fn fake_cert(key: &RsaPublicKey) -> Vec<u8> {
 }
 
 /// The SP key as PKCS#8 PEM.
-pub(crate) fn key_pem(key: &RsaPrivateKey) -> String {
+pub fn key_pem(key: &RsaPrivateKey) -> String {
     key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
 }
 
 /// A certificate as PEM.
-pub(crate) fn cert_pem(der: &[u8]) -> String {
+pub fn cert_pem(der: &[u8]) -> String {
     format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", der_to_base64(der))
 }
 
 /// The test IdP's SSO URL.
-pub(crate) const IDP_SSO: &str = "https://idp.example.org/sso";
+pub const IDP_SSO: &str = "https://idp.example.org/sso";
 /// The test IdP's entity ID.
-pub(crate) const IDP_ENTITY: &str = "https://idp.example.org/metadata";
+pub const IDP_ENTITY: &str = "https://idp.example.org/metadata";
 
 /// IdP metadata with a signing certificate (of `other_key`), Redirect and
 /// POST SSO, and Redirect SLO.
-pub(crate) fn idp_metadata() -> String {
+pub fn idp_metadata() -> String {
     let cert = der_to_base64(&fake_cert(&RsaPublicKey::from(other_key())));
     format!(
         r#"<?xml version="1.0"?>
@@ -83,7 +83,7 @@ pub(crate) fn idp_metadata() -> String {
 }
 
 /// Configuration pairs of one SAML provider `corp-idp` (key, cert, metadata).
-pub(crate) fn saml_pairs(providers_json: &str) -> Vec<(String, String)> {
+pub fn saml_pairs(providers_json: &str) -> Vec<(String, String)> {
     let key = sp_key();
     vec![
         ("saml_providers".into(), providers_json.into()),
@@ -92,37 +92,39 @@ pub(crate) fn saml_pairs(providers_json: &str) -> Vec<(String, String)> {
     ]
 }
 
+#[cfg(test)]
 /// The service with the one provider of [`provider_json`]`(extra)` and
 /// more configuration pairs.
-pub(crate) fn service_and(extra: &str, more: &[(&str, &str)]) -> crate::Service {
+pub fn service_and(extra: &str, more: &[(&str, &str)]) -> crate::Service {
     let pairs = saml_pairs(&provider_json(extra));
     let mut all: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     all.extend_from_slice(more);
     crate::flow_tests::service_with(&all)
 }
 
+#[cfg(test)]
 /// [`service_and`] without more pairs.
-pub(crate) fn service(extra: &str) -> crate::Service {
+pub fn service(extra: &str) -> crate::Service {
     service_and(extra, &[])
 }
 
 /// A one-provider `saml_providers` value with extra JSON fields.
-pub(crate) fn provider_json(extra: &str) -> String {
+pub fn provider_json(extra: &str) -> String {
     let metadata = serde_json::to_string(&idp_metadata()).unwrap();
     format!(r#"[{{"id": "corp-idp", "name": "Corp IdP", "idp_metadata": {metadata}{extra}}}]"#)
 }
 
 /// The SP's URLs under the unit tests' base URL.
-pub(crate) const ACS: &str = "https://auth.example.com/saml/acs";
+pub const ACS: &str = "https://auth.example.com/saml/acs";
 /// The SLO URL.
-pub(crate) const SLO: &str = "https://auth.example.com/saml/slo";
+pub const SLO: &str = "https://auth.example.com/saml/slo";
 /// The SP entity ID of `corp-idp`.
-pub(crate) const SP_ENTITY: &str = "https://auth.example.com/saml/corp-idp/metadata";
+pub const SP_ENTITY: &str = "https://auth.example.com/saml/corp-idp/metadata";
 
 /// Sign the element with `ID="id"` in `xml` the way IdPs do (enveloped,
 /// exclusive C14N, RSA-SHA256), the signature placed after its Issuer.
 /// Unit tests only: the end-to-end tests sign with a real XML-DSig library.
-pub(crate) fn sign(xml: &str, id: &str, key: &RsaPrivateKey) -> String {
+pub fn sign(xml: &str, id: &str, key: &RsaPrivateKey) -> String {
     use super::{c14n, dom, NS_DS};
     use base64::engine::general_purpose::STANDARD;
     use base64::Engine;
@@ -158,7 +160,8 @@ pub(crate) fn sign(xml: &str, id: &str, key: &RsaPrivateKey) -> String {
 
 /// What goes into a test Response; every field can be spoilt.
 #[derive(Clone)]
-pub(crate) struct ResponseSpec {
+#[allow(missing_docs)] // the fields are the Response's, by name
+pub struct ResponseSpec {
     pub in_response_to: Option<String>,
     pub destination: String,
     pub issuer: String,
@@ -175,7 +178,7 @@ pub(crate) struct ResponseSpec {
 
 impl ResponseSpec {
     /// A valid answer to `request_id` at time `now`.
-    pub(crate) fn new(request_id: Option<&str>, now: u64) -> Self {
+    pub fn new(request_id: Option<&str>, now: u64) -> Self {
         ResponseSpec {
             in_response_to: request_id.map(str::to_string),
             destination: ACS.into(),
@@ -197,7 +200,7 @@ impl ResponseSpec {
     }
 
     /// The Assertion element.
-    pub(crate) fn assertion(&self) -> String {
+    pub fn assertion(&self) -> String {
         use crate::timefmt::rfc3339;
         let irt = self.in_response_to.as_ref().map(|i| format!(r#" InResponseTo="{i}""#)).unwrap_or_default();
         let attributes: String = self
@@ -234,7 +237,7 @@ impl ResponseSpec {
     }
 
     /// The Response around `assertion` (e.g. a signed or spoilt one).
-    pub(crate) fn response_with(&self, assertion: &str) -> String {
+    pub fn response_with(&self, assertion: &str) -> String {
         use crate::timefmt::rfc3339;
         let irt = self.in_response_to.as_ref().map(|i| format!(r#" InResponseTo="{i}""#)).unwrap_or_default();
         format!(
@@ -254,7 +257,7 @@ impl ResponseSpec {
     }
 
     /// The Response with the Assertion signed by the IdP (`other_key`).
-    pub(crate) fn signed(&self) -> String {
+    pub fn signed(&self) -> String {
         self.response_with(&sign(&self.assertion(), &self.assertion_id, other_key()))
     }
 }
