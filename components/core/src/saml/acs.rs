@@ -50,7 +50,7 @@ pub fn acs(req: &Request, config: &Config, world: &World) -> Result<Response, Au
     // Whose login is it? An answer to our request names it; an unsolicited
     // one is matched by its (still unverified) Issuer and Audience, and
     // then verified against that provider's keys like any other.
-    let pending = match root.attr("InResponseTo") {
+    let pending = match response::claimed_in_response_to(&root) {
         Some(irt) => Some(pending_request(world, irt, relay_state)?),
         None => None,
     };

@@ -132,6 +132,16 @@ fn every_check_refuses_a_spoilt_response() {
 }
 
 #[test]
+fn in_response_to_may_be_only_in_the_signed_assertion() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let spec = ResponseSpec::new(Some(&id), T0);
+    let xml = spec.signed().replacen(&format!(r#" InResponseTo="{id}">"#), ">", 1);
+    assert_eq!(xml.matches("InResponseTo").count(), 1, "only the SubjectConfirmationData's is left");
+    fragment(&post_acs(&svc, &w, &xml, Some(&rs)));
+}
+
+#[test]
 fn the_clock_skew_is_allowed_both_ways() {
     let (svc, w) = (service(""), TestWorld::default());
     let (id, rs) = start_login(&svc, &w, "");

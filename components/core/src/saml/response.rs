@@ -77,6 +77,15 @@ pub fn claimed_issuer(root: &Element) -> Option<String> {
     from(root).or_else(|| root.children_named(NS_SAML, "Assertion").next().and_then(from))
 }
 
+/// The request a Response claims to answer: its InResponseTo, else that of
+/// a (plain) assertion's SubjectConfirmationData (unverified: only to find
+/// the pending request, whose ID the validated Response must then carry).
+pub fn claimed_in_response_to(root: &Element) -> Option<&str> {
+    root.attr("InResponseTo").or_else(|| {
+        root.descendants().into_iter().filter(|e| e.is(NS_SAML, "SubjectConfirmationData")).find_map(|e| e.attr("InResponseTo"))
+    })
+}
+
 /// The audiences an assertion claims (unverified; to pick the provider of
 /// an IdP-initiated login).
 pub fn claimed_audiences(root: &Element) -> Vec<String> {

@@ -164,6 +164,11 @@ fn logout(root: &Element, verified: &[&SamlProviderConfig], config: &Config, wor
     if verified.is_empty() {
         return bad("the LogoutRequest is not signed by a configured IdP");
     }
+    let destination = root.attr("Destination");
+    let verified: Vec<_> = verified.iter().copied().filter(|p| destination == Some(p.slo_url.as_str())).collect();
+    if verified.is_empty() {
+        return bad("the LogoutRequest's Destination is not this SLO endpoint");
+    }
     let id = root.attr("ID").filter(|id| !id.is_empty() && id.len() <= 256).ok_or_else(|| AuthError::InvalidRequest("the LogoutRequest has no ID".into()))?;
     if root.attr("Version") != Some("2.0") {
         return bad("the LogoutRequest is not SAML 2.0");
@@ -183,10 +188,7 @@ fn logout(root: &Element, verified: &[&SamlProviderConfig], config: &Config, wor
 
     let mut ended = 0;
     let mut remember_until = world.now;
-    for p in verified {
-        if root.attr("Destination") != Some(p.slo_url.as_str()) {
-            return bad("the LogoutRequest's Destination is not this SLO endpoint");
-        }
+    for p in &verified {
         if issued + p.clock_skew < world.now || issued > world.now + p.clock_skew {
             return bad("the LogoutRequest is not fresh (IssueInstant)");
         }
@@ -199,7 +201,7 @@ fn logout(root: &Element, verified: &[&SamlProviderConfig], config: &Config, wor
     if !records::create(world.store, &format!("saml-logout:{}", sha256_b64url(&format!("{issuer}\n{id}"))), &true, remember_until + 1)? {
         return bad("the LogoutRequest has been used before");
     }
-    for p in verified {
+    for p in &verified {
         ended += end_sessions(world, config, &p.id, &name_id)?;
     }
     Ok(Response::json(200, &json!({ "message": format!("logged out; {ended} session(s) ended") })))
