@@ -275,31 +275,25 @@ fn unsolicited_responses_only_where_allowed() {
 
 #[test]
 fn encrypted_assertions_are_decrypted_with_the_sp_key() {
-    use aes_gcm::aead::{Aead, KeyInit};
     let (svc, w) = (service(""), TestWorld::default());
     let (id, rs) = start_login(&svc, &w, "");
     let spec = ResponseSpec::new(Some(&id), T0);
     let signed = sign(&spec.assertion(), &spec.assertion_id, other_key());
-    let encrypted_for = |to: &rsa::RsaPrivateKey| {
-        let key = [5u8; 32];
-        let iv = [6u8; 12];
-        let mut data = iv.to_vec();
-        data.extend(aes_gcm::Aes256Gcm::new_from_slice(&key).unwrap().encrypt(aes_gcm::Nonce::from_slice(&iv), signed.as_bytes()).unwrap());
-        let wrapped = rsa::RsaPublicKey::from(to).encrypt(&mut rand_core::OsRng, rsa::Oaep::new::<sha1::Sha1>(), &key).unwrap();
-        format!(
-            concat!(
-                r#"<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element">"#,
-                r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"/>"#,
-                r#"<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/>"#,
-                r#"<xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>"#,
-                r#"<xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml:EncryptedAssertion>"#
-            ),
-            STANDARD.encode(wrapped),
-            STANDARD.encode(data)
-        )
-    };
-    assert_error(&post_acs(&svc, &w, &spec.response_with(&encrypted_for(other_key())), Some(&rs)), 401, "access_denied");
-    fragment(&post_acs(&svc, &w, &spec.response_with(&encrypted_for(sp_key())), Some(&rs)));
+    let for_someone_else = spec.response_with(&encrypt_for(&signed, "EncryptedAssertion", other_key()));
+    assert_error(&post_acs(&svc, &w, &for_someone_else, Some(&rs)), 401, "access_denied");
+    fragment(&post_acs(&svc, &w, &spec.response_with(&encrypt_for(&signed, "EncryptedAssertion", sp_key())), Some(&rs)));
+}
+
+#[test]
+fn an_encrypted_name_id_is_decrypted_with_the_sp_key() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let spec = ResponseSpec::new(Some(&id), T0);
+    let name_id = r#"<saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">alice@corp.example</saml:NameID>"#;
+    let assertion = spec.assertion().replace(name_id, &encrypt_for(name_id, "EncryptedID", sp_key()));
+    assert!(assertion.contains("EncryptedID"));
+    let f = fragment(&post_acs(&svc, &w, &spec.response_with(&sign(&assertion, &spec.assertion_id, other_key())), Some(&rs)));
+    assert_eq!(json(&get_with_token(&svc, &w, "/oauth2/userinfo", &f["access_token"], T0 + 6))["sub"], "alice@corp.example");
 }
 
 #[test]
@@ -380,7 +374,11 @@ fn post_logout_needs_an_enveloped_signature_and_fresh_fields() {
         assert_eq!(r.status, 400, "{what}: {}", String::from_utf8_lossy(&r.body));
     }
     assert_eq!(get_with_token(&svc, &w, "/oauth2/userinfo", &alice["access_token"], T0 + 20).status, 200);
-    let r = slo_post(&svc, &w, &sign(&logout_request("_p4", "alice@corp.example", T0 + 5, SLO), "_p4", other_key()));
+    // The NameID may come encrypted for the SP.
+    let plain = logout_request("_p4", "alice@corp.example", T0 + 5, SLO);
+    let name_id = "<saml:NameID>alice@corp.example</saml:NameID>";
+    let encrypted = plain.replace(name_id, &encrypt_for(name_id, "EncryptedID", sp_key()));
+    let r = slo_post(&svc, &w, &sign(&encrypted, "_p4", other_key()));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(get_with_token(&svc, &w, "/oauth2/userinfo", &alice["access_token"], T0 + 20).status, 401);
     assert_error(&refresh(&svc, &w, &alice["refresh_token"]), 400, "invalid_grant");

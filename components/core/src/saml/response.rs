@@ -15,6 +15,8 @@ use std::collections::HashSet;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
+use rsa::RsaPrivateKey;
+
 use super::config::{SamlProviderConfig, SUBJECT_ID_ATTRIBUTES};
 use super::dom::{self, Element, XmlError};
 use super::{dsig, xmlenc, NS_SAML, NS_SAMLP};
@@ -175,7 +177,7 @@ pub fn validate(root: &Element, p: &SamlProviderConfig, now: u64, random: &dyn R
         None if signed_response.is_some() => None,
         None => return denied("neither the Response nor the Assertion is signed"),
     };
-    check_assertion(signed_assertion.as_ref().unwrap_or(assertion), response_irt, p, &clock)
+    check_assertion(signed_assertion.as_ref().unwrap_or(assertion), response_irt, p, &clock, random)
 }
 
 fn decrypt_assertion(encrypted: &Element, p: &SamlProviderConfig, random: &dyn Random) -> Result<Element, AuthError> {
@@ -221,7 +223,13 @@ fn check_response(response: &Element, p: &SamlProviderConfig, clock: &Clock) -> 
     Ok(response.attr("InResponseTo").map(str::to_string))
 }
 
-fn check_assertion(a: &Element, response_irt: Option<String>, p: &SamlProviderConfig, clock: &Clock) -> Result<SamlLogin, AuthError> {
+fn check_assertion(
+    a: &Element,
+    response_irt: Option<String>,
+    p: &SamlProviderConfig,
+    clock: &Clock,
+    random: &dyn Random,
+) -> Result<SamlLogin, AuthError> {
     if a.attr("Version") != Some("2.0") {
         return denied("the Assertion is not SAML 2.0");
     }
@@ -230,11 +238,7 @@ fn check_assertion(a: &Element, response_irt: Option<String>, p: &SamlProviderCo
     clock.not_before(a, "IssueInstant")?;
 
     let subject = a.required_child(NS_SAML, "Subject").map_err(xml_denied)?;
-    let name_id_el = match subject.only_child(NS_SAML, "NameID").map_err(xml_denied)? {
-        Some(n) => n,
-        None => return denied("the Subject has no (plain) NameID"),
-    };
-    let name_id = name_id_el.text();
+    let (name_id, format) = read_name_id(subject, &[&p.sp_key.key], random).map_err(xml_denied)?;
     let (confirmed_until, irt) = confirm_subject(subject, response_irt, p, clock)?;
 
     let conditions = a.required_child(NS_SAML, "Conditions").map_err(xml_denied)?;
@@ -254,7 +258,7 @@ fn check_assertion(a: &Element, response_irt: Option<String>, p: &SamlProviderCo
     }
 
     let attributes = attributes(a);
-    let identity = identity(&name_id, name_id_el.attr("Format"), &attributes, p)?;
+    let identity = identity(&name_id, format.as_deref(), &attributes, p)?;
     Ok(SamlLogin {
         in_response_to: irt,
         assertion_id: assertion_id.to_string(),
@@ -262,6 +266,29 @@ fn check_assertion(a: &Element, response_irt: Option<String>, p: &SamlProviderCo
         name_id,
         identity,
     })
+}
+
+/// The NameID of `parent` (a Subject or a LogoutRequest), plain or as an
+/// EncryptedID that one of `sp_keys` decrypts; with its Format.
+pub fn read_name_id(parent: &Element, sp_keys: &[&RsaPrivateKey], random: &dyn Random) -> Result<(String, Option<String>), XmlError> {
+    let unreadable = || XmlError(xmlenc::DecryptError.to_string());
+    let decrypted;
+    let name_id = match (parent.only_child(NS_SAML, "NameID")?, parent.only_child(NS_SAML, "EncryptedID")?) {
+        (Some(plain), None) => plain,
+        (None, Some(encrypted)) => {
+            let xml = sp_keys.iter().find_map(|key| xmlenc::decrypt(encrypted, key, random).ok()).ok_or_else(unreadable)?;
+            decrypted = dom::parse_in(&xml, &encrypted.scope).map_err(|_| unreadable())?;
+            if !decrypted.is(NS_SAML, "NameID") {
+                return Err(XmlError("the EncryptedID does not hold a NameID".into()));
+            }
+            &decrypted
+        }
+        _ => return Err(XmlError(format!("the {} must hold one NameID or EncryptedID", parent.local))),
+    };
+    match name_id.text() {
+        value if value.is_empty() => Err(XmlError("the NameID is empty".into())),
+        value => Ok((value, name_id.attr("Format").map(str::to_string))),
+    }
 }
 
 /// At least one bearer SubjectConfirmation must hold: Recipient is our ACS,

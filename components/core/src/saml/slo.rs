@@ -11,8 +11,8 @@ use super::authn_request::inflate;
 use super::config::SamlProviderConfig;
 use super::dom::{self, Element};
 use super::dsig::{self, SigAlg};
-use super::response::{claimed_issuer, decode_posted, has_duplicate_ids};
-use super::{NS_SAML, NS_SAMLP};
+use super::response::{claimed_issuer, decode_posted, has_duplicate_ids, read_name_id};
+use super::NS_SAMLP;
 use crate::config::Config;
 use crate::encoding::sha256_b64url;
 use crate::error::AuthError;
@@ -178,12 +178,8 @@ fn logout(root: &Element, verified: &[&SamlProviderConfig], config: &Config, wor
         .filter(|t| t.ends_with('Z'))
         .and_then(parse_rfc3339)
         .ok_or_else(|| AuthError::InvalidRequest("the LogoutRequest has no valid IssueInstant".into()))?;
-    let name_id = root
-        .only_child(NS_SAML, "NameID")
-        .map_err(|e| AuthError::InvalidRequest(e.0))?
-        .map(Element::text)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| AuthError::InvalidRequest("the LogoutRequest has no (plain) NameID".into()))?;
+    let sp_keys: Vec<_> = verified.iter().map(|p| &p.sp_key.key).collect();
+    let (name_id, _) = read_name_id(root, &sp_keys, world.random).map_err(|e| AuthError::InvalidRequest(e.0))?;
     let not_on_or_after = root.attr("NotOnOrAfter").map(|t| parse_rfc3339(t).ok_or_else(|| AuthError::InvalidRequest("NotOnOrAfter is not a time".into()))).transpose()?;
 
     let mut ended = 0;

@@ -261,3 +261,28 @@ impl ResponseSpec {
         self.response_with(&sign(&self.assertion(), &self.assertion_id, other_key()))
     }
 }
+
+/// `element` encrypted for `to` (RSA-OAEP key transport, AES-256-GCM) and
+/// wrapped as `saml:<wrapper>` (`EncryptedAssertion`, `EncryptedID`).
+pub fn encrypt_for(element: &str, wrapper: &str, to: &RsaPrivateKey) -> String {
+    use aes_gcm::aead::{Aead, KeyInit};
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    let key = [5u8; 32];
+    let iv = [6u8; 12];
+    let mut data = iv.to_vec();
+    data.extend(aes_gcm::Aes256Gcm::new_from_slice(&key).unwrap().encrypt(aes_gcm::Nonce::from_slice(&iv), element.as_bytes()).unwrap());
+    let wrapped = RsaPublicKey::from(to).encrypt(&mut rand_core::OsRng, rsa::Oaep::new::<sha1::Sha1>(), &key).unwrap();
+    format!(
+        concat!(
+            r#"<saml:{wrapper}><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element">"#,
+            r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"/>"#,
+            r#"<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/>"#,
+            r#"<xenc:CipherData><xenc:CipherValue>{key}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>"#,
+            r#"<xenc:CipherData><xenc:CipherValue>{data}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml:{wrapper}>"#
+        ),
+        wrapper = wrapper,
+        key = STANDARD.encode(wrapped),
+        data = STANDARD.encode(data)
+    )
+}
