@@ -431,14 +431,21 @@ def post_form(xml, relay_state=None):
 
 def encrypt_assertion(xml, sp_cert, algorithm=AES128_CBC):
     """Replace the (already signed) saml:Assertion by a saml:EncryptedAssertion
-    for the SP: xenc:EncryptedData (Type Element, AES-128-CBC or AES-256-GCM)
-    with the content key in ds:KeyInfo/xenc:EncryptedKey, RSA-OAEP (SHA-1,
-    MGF1-SHA-1) under the SP certificate's public key."""
+    for the SP."""
+    return encrypt_element(xml, "/*/saml:Assertion", "EncryptedAssertion", sp_cert, algorithm)
+
+
+def encrypt_element(xml, xpath, wrapper_name, sp_cert, algorithm=AES128_CBC):
+    """Replace the one element at `xpath` by saml:<wrapper_name> (e.g.
+    EncryptedAssertion, EncryptedID) for the SP: xenc:EncryptedData (Type
+    Element, AES-128-CBC or AES-256-GCM) with the content key in
+    ds:KeyInfo/xenc:EncryptedKey, RSA-OAEP (SHA-1, MGF1-SHA-1) under the SP
+    certificate's public key."""
     root = parse(xml)
-    (assertion,) = root.xpath("/*/saml:Assertion", namespaces=NS)
+    (element,) = root.xpath(xpath, namespaces=NS)
     # Serialized alone it declares every namespace it uses (lxml copies the
     # in-scope declarations), so it parses on its own once decrypted.
-    plaintext = etree.tostring(assertion, with_tail=False)
+    plaintext = etree.tostring(element, with_tail=False)
     if algorithm == AES128_CBC:
         content_key, iv = os.urandom(16), os.urandom(16)
         pad = 16 - len(plaintext) % 16
@@ -454,7 +461,7 @@ def encrypt_assertion(xml, sp_cert, algorithm=AES128_CBC):
     oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
     encrypted_key = sp_cert.public_key().encrypt(content_key, oaep)
 
-    wrapper = etree.Element(_q(SAML, "EncryptedAssertion"), nsmap={"saml": SAML})
+    wrapper = etree.Element(_q(SAML, wrapper_name), nsmap={"saml": SAML})
     data = etree.SubElement(
         wrapper, _q(XENC, "EncryptedData"), {"Id": new_id(), "Type": ENC_ELEMENT}, nsmap={"xenc": XENC, "ds": DS}
     )
@@ -464,8 +471,8 @@ def encrypt_assertion(xml, sp_cert, algorithm=AES128_CBC):
     _sub(method, DS, "DigestMethod", Algorithm=SHA1)
     _sub(_sub(ek, XENC, "CipherData"), XENC, "CipherValue", b64(encrypted_key))
     _sub(_sub(data, XENC, "CipherData"), XENC, "CipherValue", b64(cipher_value))
-    assertion.addprevious(wrapper)
-    root.remove(assertion)
+    element.addprevious(wrapper)
+    element.getparent().remove(element)
     return serialize(root)
 
 

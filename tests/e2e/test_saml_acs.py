@@ -10,6 +10,7 @@ SP metadata, read back by pysaml2."""
 from importlib.resources import files
 
 import pytest
+from lxml import etree
 import requests
 import saml2.data.schemas
 from saml2.attribute_converter import ac_factory
@@ -51,6 +52,7 @@ from saml_idp import (
     Idp,
     der_b64,
     encrypt_assertion,
+    encrypt_element,
     evil_copy,
     inject_comment,
     key_and_cert,
@@ -221,6 +223,18 @@ def test_encrypted_assertion_is_decrypted(world, algorithm):
     encrypted = encrypt_assertion(xml, world.sp_cert, algorithm)
     assert email.encode() not in encrypted
     tokens = fragment_tokens(world.post(encrypted, login.relay_state))
+    check_user(world, tokens, "acme", email, email)
+
+
+def test_encrypted_name_id_is_decrypted(world):
+    """An EncryptedID in the Subject, encrypted for the SP before the IdP
+    signs the assertion."""
+    email = unique("enc-id")
+    login, xml = respond(world, name_id=email, sign=None)
+    xml = encrypt_element(xml, "//saml:Subject/saml:NameID", "EncryptedID", world.sp_cert, AES256_GCM)
+    subject = parse(xml).find(f".//{{{SAML}}}Subject")
+    assert [etree.QName(e).localname for e in subject][0] == "EncryptedID", "the NameID is encrypted"
+    tokens = fragment_tokens(world.post(world.idp("acme").sign(xml, "assertion"), login.relay_state))
     check_user(world, tokens, "acme", email, email)
 
 
