@@ -55,7 +55,8 @@ fn render(
             used.insert(p);
         }
     }
-    let mut now_rendered = rendered.clone();
+    // Copied only when this element declares something (most do not).
+    let mut now_rendered: Option<BTreeMap<String, String>> = None;
     let name = qname(&e.prefix, &e.local);
     out.push('<');
     out.push_str(&name);
@@ -74,7 +75,7 @@ fn render(
         }
         escape_attr(uri, out);
         out.push('"');
-        now_rendered.insert(prefix.to_string(), uri.to_string());
+        now_rendered.get_or_insert_with(|| rendered.clone()).insert(prefix.to_string(), uri.to_string());
     }
     let mut attrs: Vec<_> = e.attrs.iter().collect();
     attrs.sort_by(|a, b| (&a.ns, &a.local).cmp(&(&b.ns, &b.local)));
@@ -90,7 +91,7 @@ fn render(
         match child {
             Node::Text(t) => escape_text(t, out),
             Node::Element(c) if excluded.is_some_and(|x| std::ptr::eq(x, c)) => {}
-            Node::Element(c) => render(c, excluded, inclusive, &now_rendered, out),
+            Node::Element(c) => render(c, excluded, inclusive, now_rendered.as_ref().unwrap_or(rendered), out),
         }
     }
     out.push_str("</");

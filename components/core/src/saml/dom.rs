@@ -3,8 +3,10 @@
 //! What it refuses, so that nothing after it has to care: any DOCTYPE (no
 //! DTD, no external or custom entities; only XML's five predefined ones and
 //! character references unescape), processing instructions, undeclared
-//! prefixes, duplicate attributes, more than [`MAX_DEPTH`] levels or
-//! [`MAX_ELEMENTS`] elements, text outside the root, a second root.
+//! prefixes, duplicate attributes, more than [`MAX_DEPTH`] levels,
+//! [`MAX_ELEMENTS`] elements, [`MAX_ATTRIBUTES`] attributes on an element or
+//! [`MAX_DECLARATIONS`] namespace declarations, text outside the root, a
+//! second root: nothing in a 100 kB message can cost more than linear work.
 //!
 //! Comments are dropped and the text around them joined, exactly as
 //! exclusive C14N without comments sees it: `user@evil.com<!---->.good.com`
@@ -22,6 +24,11 @@ use quick_xml::Reader;
 pub const MAX_DEPTH: usize = 64;
 /// Most elements accepted in one document.
 pub const MAX_ELEMENTS: usize = 20_000;
+/// Most attributes on one element.
+pub const MAX_ATTRIBUTES: usize = 64;
+/// Most namespace declarations in one document (each one copies the
+/// element's scope; SAML messages use a handful).
+pub const MAX_DECLARATIONS: usize = 256;
 /// The `xml` prefix's namespace, bound in every document.
 pub const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
 
@@ -158,6 +165,7 @@ pub fn parse_in(xml: &[u8], scope: &Scope) -> Result<Element, XmlError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
+    let mut declarations = 0usize;
     loop {
         let event = reader.read_event().map_err(|e| XmlError(format!("malformed XML: {e}")))?;
         match event {
@@ -170,7 +178,7 @@ pub fn parse_in(xml: &[u8], scope: &Scope) -> Result<Element, XmlError> {
                     return fail("the document is too large or too deeply nested");
                 }
                 let parent_scope = stack.last().map_or(scope, |p| &p.scope);
-                let element = open(start, parent_scope)?;
+                let element = open(start, parent_scope, &mut declarations)?;
                 if matches!(event, Event::Start(_)) {
                     stack.push(element);
                 } else {
@@ -242,11 +250,14 @@ fn split_name(qname: &str) -> (&str, &str) {
     qname.split_once(':').unwrap_or(("", qname))
 }
 
-fn open(start: &BytesStart<'_>, parent_scope: &Scope) -> Result<Element, XmlError> {
+fn open(start: &BytesStart<'_>, parent_scope: &Scope, declarations: &mut usize) -> Result<Element, XmlError> {
     let qname = std::str::from_utf8(start.name().as_ref()).map_err(|_| XmlError("name is not UTF-8".into()))?.to_string();
     let mut declared: Vec<(String, String)> = Vec::new();
     let mut raw_attrs: Vec<(String, String)> = Vec::new();
-    for a in start.attributes() {
+    for (i, a) in start.attributes().enumerate() {
+        if i >= MAX_ATTRIBUTES {
+            return fail("an element has too many attributes");
+        }
         let a = a.map_err(|e| XmlError(format!("malformed attribute: {e}")))?;
         let key = std::str::from_utf8(a.key.as_ref()).map_err(|_| XmlError("attribute name is not UTF-8".into()))?;
         let raw = std::str::from_utf8(&a.value).map_err(|_| XmlError("attribute value is not UTF-8".into()))?;
@@ -268,6 +279,10 @@ fn open(start: &BytesStart<'_>, parent_scope: &Scope) -> Result<Element, XmlErro
         } else {
             raw_attrs.push((key.to_string(), value));
         }
+    }
+    *declarations += declared.len();
+    if *declarations > MAX_DECLARATIONS {
+        return fail("the document declares too many namespaces");
     }
     let scope = if declared.is_empty() {
         parent_scope.clone()
@@ -345,6 +360,17 @@ mod tests {
         assert!(parse(deep.as_bytes()).unwrap_err().0.contains("deeply"));
         let ok = "<a>".repeat(MAX_DEPTH) + &"</a>".repeat(MAX_DEPTH);
         assert!(parse(ok.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn bounds_attributes_and_namespace_declarations() {
+        let attrs: String = (0..MAX_ATTRIBUTES + 1).map(|i| format!(" a{i}=\"x\"")).collect();
+        assert!(parse(format!("<r{attrs}/>").as_bytes()).unwrap_err().0.contains("attributes"));
+        // Declarations are attributes too; 60 per element, five elements.
+        let decls: String = (0..60).map(|i| format!(" xmlns:p{i}=\"urn:{i}\"")).collect();
+        let element = format!("<a{decls}/>");
+        assert!(parse(format!("<r>{}</r>", element.repeat(4)).as_bytes()).is_ok());
+        assert!(parse(format!("<r>{}</r>", element.repeat(5)).as_bytes()).unwrap_err().0.contains("namespaces"));
     }
 
     #[test]
