@@ -26,9 +26,10 @@ use super::cert;
 use super::dom::{Element, XmlError};
 use super::NS_DS;
 
+/// Exclusive C14N: the algorithm URI, and the namespace of its
+/// InclusiveNamespaces element.
 const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
-const NS_EXC_C14N: &str = EXC_C14N;
 
 /// A key the IdP signs with, from its metadata.
 #[derive(Debug, Clone)]
@@ -138,14 +139,14 @@ fn invalid<T>(why: &str) -> Result<T, XmlError> {
     Err(XmlError(why.to_string()))
 }
 
-/// The `Algorithm` of a child element, and the InclusiveNamespaces
-/// PrefixList it may carry.
+/// The `Algorithm` of a method or transform element.
 fn algorithm(e: &Element) -> Result<&str, XmlError> {
     e.attr("Algorithm").ok_or_else(|| XmlError(format!("{} has no Algorithm", e.local)))
 }
 
+/// The InclusiveNamespaces PrefixList an exclusive C14N method may carry.
 fn prefix_list(method: &Element) -> Result<Vec<String>, XmlError> {
-    match method.only_child(NS_EXC_C14N, "InclusiveNamespaces")? {
+    match method.only_child(EXC_C14N, "InclusiveNamespaces")? {
         Some(inc) => Ok(inc.attr("PrefixList").unwrap_or("").split_whitespace().map(str::to_string).collect()),
         None => Ok(Vec::new()),
     }
