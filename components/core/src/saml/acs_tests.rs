@@ -285,6 +285,29 @@ fn encrypted_assertions_are_decrypted_with_the_sp_key() {
 }
 
 #[test]
+fn failures_inside_an_unsigned_response_s_encrypted_assertion_all_read_the_same() {
+    // No decryption oracle: whether the ciphertext decrypted, parsed, or
+    // held an unsigned assertion, the reply is one and the same.
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let spec = ResponseSpec::new(Some(&id), T0);
+    let replies: Vec<serde_json::Value> = [
+        encrypt_for(&spec.assertion(), "EncryptedAssertion", sp_key()),
+        encrypt_for("not XML at all", "EncryptedAssertion", sp_key()),
+        encrypt_for("<saml:Issuer>x</saml:Issuer>", "EncryptedAssertion", sp_key()),
+        encrypt_for(&spec.assertion(), "EncryptedAssertion", other_key()),
+    ]
+    .iter()
+    .map(|encrypted| {
+        let r = post_acs(&svc, &w, &spec.response_with(encrypted), Some(&rs));
+        assert_eq!(r.status, 401);
+        json(&r)
+    })
+    .collect();
+    assert!(replies.windows(2).all(|pair| pair[0] == pair[1]), "{replies:?}");
+}
+
+#[test]
 fn an_encrypted_name_id_is_decrypted_with_the_sp_key() {
     let (svc, w) = (service(""), TestWorld::default());
     let (id, rs) = start_login(&svc, &w, "");

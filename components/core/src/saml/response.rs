@@ -162,20 +162,35 @@ pub fn validate(root: &Element, p: &SamlProviderConfig, now: u64, random: &dyn R
     let (Some(carried), None) = (carried.next(), carried.next()) else {
         return denied("the Response must carry exactly one assertion");
     };
+    let encrypted = carried.local == "EncryptedAssertion";
     let decrypted;
-    let assertion = if carried.local == "EncryptedAssertion" {
+    let assertion = if encrypted {
         decrypted = decrypt_assertion(carried, p, random)?;
         &decrypted
     } else {
         carried
     };
-    if !assertion.is(NS_SAML, "Assertion") {
-        return denied("the encrypted element is not an Assertion");
-    }
-    let signed_assertion = match dsig::signature_of(assertion).map_err(xml_denied)? {
-        Some(sig) => Some(reparse(&dsig::verify_enveloped(assertion, sig, &keys, p.allow_sha1).map_err(xml_denied)?)?),
-        None if signed_response.is_some() => None,
-        None => return denied("neither the Response nor the Assertion is signed"),
+    let verified = (|| {
+        if !assertion.is(NS_SAML, "Assertion") {
+            return denied("the encrypted element is not an Assertion");
+        }
+        if has_duplicate_ids(assertion) {
+            return denied("an ID occurs twice in the Assertion");
+        }
+        match dsig::signature_of(assertion).map_err(xml_denied)? {
+            Some(sig) => Ok(Some(reparse(&dsig::verify_enveloped(assertion, sig, &keys, p.allow_sha1).map_err(xml_denied)?)?)),
+            None if signed_response.is_some() => Ok(None),
+            None => denied("neither the Response nor the Assertion is signed"),
+        }
+    })();
+    let signed_assertion = match verified {
+        // Unless the Response is signed, the ciphertext may be the
+        // attacker's: every failure up to a verified assertion reads the
+        // same, or the replies would tell what the ciphertext decrypted to.
+        Err(AuthError::AccessDenied(_)) if encrypted && signed_response.is_none() => {
+            return Err(AuthError::AccessDenied(xmlenc::DecryptError.to_string()))
+        }
+        other => other?,
     };
     check_assertion(signed_assertion.as_ref().unwrap_or(assertion), response_irt, p, &clock, random)
 }
