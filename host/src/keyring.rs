@@ -12,6 +12,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use ring::{hmac, rsa};
 use tmi_auth_core::jwk::{to_jwk, PublicKey};
+use tmi_auth_core::keyset::{KeyEntry, KeySet};
 
 use crate::bindings::keyring as wit;
 use crate::config::Config;
@@ -169,7 +170,7 @@ impl Key {
 
     /// The JWK (RFC 7517) of the public half; symmetric keys list no
     /// material at all.
-    fn jwk(&self) -> String {
+    fn public_jwk(&self) -> String {
         let public = match &self.material {
             Material::Ed25519(pair) => PublicKey::Ed25519 { x: pair.public_key().as_ref() },
             // Uncompressed SEC1 point: 0x04 || x (32) || y (32).
@@ -184,40 +185,33 @@ impl Key {
     }
 }
 
+impl KeyEntry for Key {
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+    fn alg(&self) -> Alg {
+        self.alg
+    }
+    fn jwk(&self) -> String {
+        self.public_jwk()
+    }
+}
+
 pub struct Keyring {
-    keys: Vec<Key>,
-    signing: usize,
-    jwks: Vec<String>,
+    keys: KeySet<Key>,
     rng: SystemRandom,
 }
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keyring")
-            .field("keys", &self.keys)
-            .field("signing", &self.signing)
-            .finish()
+        f.debug_struct("Keyring").field("keys", &self.keys).finish()
     }
 }
 
 impl Keyring {
     /// `keys` with the index of the one that signs new tokens.
     pub fn new(keys: Vec<Key>, signing: usize) -> Result<Self> {
-        if signing >= keys.len() {
-            bail!("no signing key");
-        }
-        for (i, key) in keys.iter().enumerate() {
-            if keys[..i].iter().any(|k| k.kid == key.kid) {
-                bail!("duplicate key id {:?}", key.kid);
-            }
-        }
-        let jwks = keys.iter().map(Key::jwk).collect();
-        Ok(Self {
-            keys,
-            signing,
-            jwks,
-            rng: SystemRandom::new(),
-        })
+        Ok(Self { keys: KeySet::new(keys, signing).map_err(anyhow::Error::msg)?, rng: SystemRandom::new() })
     }
 
     /// The keys from `[[keys]]`, or with `--dev` and no keys, generated
@@ -293,17 +287,11 @@ impl Keyring {
     }
 
     fn find(&self, kid: &str, alg: Alg) -> Result<&Key, KeyringError> {
-        // A kid with another alg is "unknown" so a token cannot pick a
-        // weaker algorithm for a known key (RFC 8725 section 2.1).
-        self.keys
-            .iter()
-            .find(|k| k.kid == kid && k.alg == alg)
-            .ok_or(KeyringError::UnknownKey)
+        self.keys.find(kid, alg).ok_or(KeyringError::UnknownKey)
     }
 
     pub fn signing_key(&self) -> (&str, Alg) {
-        let key = &self.keys[self.signing];
-        (&key.kid, key.alg)
+        self.keys.signing_key()
     }
 
     pub fn sign(&self, kid: &str, alg: Alg, data: &[u8]) -> Result<Vec<u8>, KeyringError> {
@@ -321,7 +309,7 @@ impl Keyring {
     }
 
     pub fn public_keys(&self) -> &[String] {
-        &self.jwks
+        self.keys.public_keys()
     }
 
     pub fn describe(&self) -> String {

@@ -21,6 +21,7 @@ pub mod groups;
 pub mod http;
 pub mod introspect;
 pub mod jwk;
+pub mod keyset;
 pub mod pkce;
 pub mod ports;
 pub mod providers;

@@ -28,6 +28,7 @@ const RSA_MAX_BYTES: usize = 1024;
 
 /// The JOSE algorithms, shared with the core and the host's keyring.
 pub use tmi_auth_core::ports::Algorithm as Alg;
+use tmi_auth_core::keyset::{KeyEntry, KeySet};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyringError {
@@ -171,7 +172,7 @@ impl Key {
 
     /// The JWK (RFC 7517) of the public half; symmetric keys list no
     /// material at all. Same fields and values as the host's keyring.
-    fn jwk(&self) -> String {
+    fn public_jwk(&self) -> String {
         let (ed, point, n, e);
         let public = match &self.material {
             Material::Ed25519(key) => {
@@ -193,6 +194,18 @@ impl Key {
             Material::Hmac(_) => PublicKey::Symmetric,
         };
         to_jwk(&self.kid, self.alg, public)
+    }
+}
+
+impl KeyEntry for Key {
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+    fn alg(&self) -> Alg {
+        self.alg
+    }
+    fn jwk(&self) -> String {
+        self.public_jwk()
     }
 }
 
@@ -224,37 +237,19 @@ fn trim_final_newline(value: &str) -> &str {
 }
 
 pub struct Keyring {
-    keys: Vec<Key>,
-    signing: usize,
-    jwks: Vec<String>,
+    keys: KeySet<Key>,
 }
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keyring")
-            .field("keys", &self.keys)
-            .field("signing", &self.signing)
-            .finish()
+        f.debug_struct("Keyring").field("keys", &self.keys).finish()
     }
 }
 
 impl Keyring {
     /// `keys` with the index of the one that signs new tokens.
     pub fn new(keys: Vec<Key>, signing: usize) -> Result<Self, String> {
-        if signing >= keys.len() {
-            return Err("no signing key".into());
-        }
-        for (i, key) in keys.iter().enumerate() {
-            if keys[..i].iter().any(|k| k.kid == key.kid) {
-                return Err(format!("duplicate key id {:?}", key.kid));
-            }
-        }
-        let jwks = keys.iter().map(Key::jwk).collect();
-        Ok(Self {
-            keys,
-            signing,
-            jwks,
-        })
+        Ok(Self { keys: KeySet::new(keys, signing)? })
     }
 
     /// Loads the keys from configuration: `signing_keys` is a JSON array of
@@ -313,17 +308,11 @@ impl Keyring {
     }
 
     fn find(&self, kid: &str, alg: Alg) -> Result<&Key, KeyringError> {
-        // A kid with another alg is "unknown" so a token cannot pick a
-        // weaker algorithm for a known key (RFC 8725 section 2.1).
-        self.keys
-            .iter()
-            .find(|k| k.kid == kid && k.alg == alg)
-            .ok_or(KeyringError::UnknownKey)
+        self.keys.find(kid, alg).ok_or(KeyringError::UnknownKey)
     }
 
     pub fn signing_key(&self) -> (&str, Alg) {
-        let key = &self.keys[self.signing];
-        (&key.kid, key.alg)
+        self.keys.signing_key()
     }
 
     pub fn sign(&self, kid: &str, alg: Alg, data: &[u8]) -> Result<Vec<u8>, KeyringError> {
@@ -341,7 +330,7 @@ impl Keyring {
     }
 
     pub fn public_keys(&self) -> &[String] {
-        &self.jwks
+        self.keys.public_keys()
     }
 }
 
