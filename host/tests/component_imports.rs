@@ -4,37 +4,17 @@
 //! Needs the component: `cargo build --release --target wasm32-wasip2 -p tmi-auth-service`
 //! (or `TMI_COMPONENT=/path/to/component.wasm`).
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::OnceLock;
 
-use wasmtime::component::Component;
-use wasmtime::Engine;
-
-fn component_path() -> PathBuf {
-    match std::env::var_os("TMI_COMPONENT") {
-        Some(path) => PathBuf::from(path),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/wasm32-wasip2/release/tmi_auth_service.wasm"),
-    }
-}
+const ENV: &str = "TMI_COMPONENT";
+const FILE: &str = "tmi_auth_service.wasm";
 
 /// Compiled once per test binary, through the host's own engine and cache.
-fn component() -> &'static (Engine, Component, tempfile::TempDir) {
-    static COMPONENT: OnceLock<(Engine, Component, tempfile::TempDir)> = OnceLock::new();
-    COMPONENT.get_or_init(|| {
-        let path = component_path();
-        assert!(
-            path.exists(),
-            "component not found at {}: build it with `cargo build --release --target wasm32-wasip2 -p tmi-auth-service` \
-             (or set TMI_COMPONENT)",
-            path.display()
-        );
-        let engine = tmi_auth_host::engine::new_engine().expect("engine");
-        let cache = tempfile::tempdir().expect("cache dir");
-        let component = tmi_auth_host::engine::load_component(&engine, &path, cache.path())
-            .unwrap_or_else(|e| panic!("loading {}: {e:#}", path.display()));
-        (engine, component, cache)
-    })
+fn component() -> &'static common::Compiled {
+    static COMPONENT: OnceLock<common::Compiled> = OnceLock::new();
+    COMPONENT.get_or_init(|| common::compile(ENV, FILE, "tmi-auth-service"))
 }
 
 /// `wasi:io/streams@0.2.3` → ("wasi", "io", "streams", "0.2.3").
@@ -115,7 +95,7 @@ fn compiled_component_is_cached() {
     assert_eq!(entries.len(), 1, "one .cwasm in the cache");
     // A second load is a cache hit and yields a usable component.
     let again =
-        tmi_auth_host::engine::load_component(engine, &component_path(), cache.path()).unwrap();
+        tmi_auth_host::engine::load_component(engine, &common::path(ENV, FILE), cache.path()).unwrap();
     assert!(again.component_type().exports(engine).len() > 0);
 }
 

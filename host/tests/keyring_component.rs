@@ -7,8 +7,9 @@
 //! Needs the component: `cargo build --release --target wasm32-wasip2 -p tmi-auth-keyring`
 //! (or `TMI_KEYRING_COMPONENT=/path/to/keyring.wasm`).
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -17,8 +18,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use serde_json::Value;
 use tmi_auth_host::keyring::{Alg, Key, Keyring};
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::Store;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 mod bindings {
@@ -32,32 +33,10 @@ use bindings::exports::tmi::auth::keyring::{Algorithm, Error as KeyringError, Ke
 use bindings::wasi::config::store as config_store;
 use bindings::KeyringProvider;
 
-fn component_path() -> PathBuf {
-    match std::env::var_os("TMI_KEYRING_COMPONENT") {
-        Some(path) => PathBuf::from(path),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/wasm32-wasip2/release/tmi_auth_keyring.wasm"),
-    }
-}
-
 /// Compiled once per test binary, through the host's own engine and cache.
-fn component() -> &'static (Engine, Component, tempfile::TempDir) {
-    static COMPONENT: OnceLock<(Engine, Component, tempfile::TempDir)> = OnceLock::new();
-    COMPONENT.get_or_init(|| {
-        let path = component_path();
-        assert!(
-            path.exists(),
-            "keyring component not found at {}: build it with \
-             `cargo build --release --target wasm32-wasip2 -p tmi-auth-keyring` \
-             (scripts/build.sh does), or set TMI_KEYRING_COMPONENT",
-            path.display()
-        );
-        let engine = tmi_auth_host::engine::new_engine().expect("engine");
-        let cache = tempfile::tempdir().expect("cache dir");
-        let component = tmi_auth_host::engine::load_component(&engine, &path, cache.path())
-            .unwrap_or_else(|e| panic!("loading {}: {e:#}", path.display()));
-        (engine, component, cache)
-    })
+fn component() -> &'static common::Compiled {
+    static COMPONENT: OnceLock<common::Compiled> = OnceLock::new();
+    COMPONENT.get_or_init(|| common::compile("TMI_KEYRING_COMPONENT", "tmi_auth_keyring.wasm", "tmi-auth-keyring"))
 }
 
 /// What the component sees: WASI 0.2 (nothing preopened, no environment)
