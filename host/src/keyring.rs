@@ -167,10 +167,18 @@ impl Key {
             Material::Hmac(key) => hmac::verify(key, data, sig).is_ok(),
         }
     }
+}
 
+impl KeyEntry for Key {
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+    fn alg(&self) -> Alg {
+        self.alg
+    }
     /// The JWK (RFC 7517) of the public half; symmetric keys list no
     /// material at all.
-    fn public_jwk(&self) -> String {
+    fn jwk(&self) -> String {
         let public = match &self.material {
             Material::Ed25519(pair) => PublicKey::Ed25519 { x: pair.public_key().as_ref() },
             // Uncompressed SEC1 point: 0x04 || x (32) || y (32).
@@ -182,18 +190,6 @@ impl Key {
             Material::Hmac(_) => PublicKey::Symmetric,
         };
         to_jwk(&self.kid, self.alg, public)
-    }
-}
-
-impl KeyEntry for Key {
-    fn kid(&self) -> &str {
-        &self.kid
-    }
-    fn alg(&self) -> Alg {
-        self.alg
-    }
-    fn jwk(&self) -> String {
-        self.public_jwk()
     }
 }
 

@@ -169,10 +169,18 @@ impl Key {
                 .is_ok(),
         }
     }
+}
 
+impl KeyEntry for Key {
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+    fn alg(&self) -> Alg {
+        self.alg
+    }
     /// The JWK (RFC 7517) of the public half; symmetric keys list no
     /// material at all. Same fields and values as the host's keyring.
-    fn public_jwk(&self) -> String {
+    fn jwk(&self) -> String {
         let (ed, point, n, e);
         let public = match &self.material {
             Material::Ed25519(key) => {
@@ -194,18 +202,6 @@ impl Key {
             Material::Hmac(_) => PublicKey::Symmetric,
         };
         to_jwk(&self.kid, self.alg, public)
-    }
-}
-
-impl KeyEntry for Key {
-    fn kid(&self) -> &str {
-        &self.kid
-    }
-    fn alg(&self) -> Alg {
-        self.alg
-    }
-    fn jwk(&self) -> String {
-        self.public_jwk()
     }
 }
 
