@@ -17,16 +17,8 @@ fn component() -> &'static common::Compiled {
     COMPONENT.get_or_init(|| common::compile(ENV, FILE, "tmi-auth-service"))
 }
 
-/// `wasi:io/streams@0.2.3` → ("wasi", "io", "streams", "0.2.3").
-fn split(name: &str) -> Option<(&str, &str, &str, &str)> {
-    let (ns, rest) = name.split_once(':')?;
-    let (rest, version) = rest.split_once('@')?;
-    let (package, interface) = rest.split_once('/')?;
-    Some((ns, package, interface, version))
-}
-
 fn is_allowed_import(name: &str) -> bool {
-    let Some((ns, package, interface, version)) = split(name) else {
+    let Some((ns, package, interface, version)) = common::split(name) else {
         return false;
     };
     let wasi_02 = version.starts_with("0.2.") && !version.contains('-');
@@ -70,7 +62,7 @@ fn exports_the_http_incoming_handler() {
         .collect();
     assert!(
         exports.iter().any(|name| matches!(
-            split(name),
+            common::split(name),
             Some(("wasi", "http", "incoming-handler", v)) if v.starts_with("0.2.")
         )),
         "no wasi:http/incoming-handler@0.2.x export in {exports:?}"

@@ -238,18 +238,10 @@ fn as_refs<'a>(config: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a s
     config.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-/// `wasi:io/streams@0.2.3` → ("wasi", "io", "streams", "0.2.3").
-fn split(name: &str) -> Option<(&str, &str, &str, &str)> {
-    let (ns, rest) = name.split_once(':')?;
-    let (rest, version) = rest.split_once('@')?;
-    let (package, interface) = rest.split_once('/')?;
-    Some((ns, package, interface, version))
-}
-
 /// WASI 0.2 as the Rust standard library uses it, and `wasi:config`;
 /// nothing else (no HTTP, no key-value, no keyring of its own).
 fn is_allowed_import(name: &str) -> bool {
-    let Some((ns, package, interface, version)) = split(name) else {
+    let Some((ns, package, interface, version)) = common::split(name) else {
         return false;
     };
     let wasi_02 = version.starts_with("0.2.") && !version.contains('-');

@@ -33,3 +33,12 @@ pub fn compile(env_var: &str, file: &str, package: &str) -> Compiled {
         .unwrap_or_else(|e| panic!("loading {}: {e:#}", path.display()));
     (engine, component, cache)
 }
+
+/// An import name split up: `wasi:io/streams@0.2.3` → ("wasi", "io",
+/// "streams", "0.2.3").
+pub fn split(name: &str) -> Option<(&str, &str, &str, &str)> {
+    let (ns, rest) = name.split_once(':')?;
+    let (rest, version) = rest.split_once('@')?;
+    let (package, interface) = rest.split_once('/')?;
+    Some((ns, package, interface, version))
+}
