@@ -7,81 +7,69 @@ use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
+use crate::capabilities::config::ConfigStore;
+use crate::capabilities::keyring;
+use crate::capabilities::keyvalue::redb::RedbBackend;
+use crate::capabilities::keyvalue::KvBackend;
+use crate::capabilities::outbound::OutboundPolicy;
 use crate::cli::ServeArgs;
-use crate::config::{Config, ConfigStore};
-use crate::engine::{self, wt};
-use crate::keyring::Keyring;
-use crate::keyvalue::redb::RedbBackend;
-use crate::keyvalue::KvBackend;
-use crate::outbound::OutboundPolicy;
+use crate::runtime::devclock::{self, OffsetClock};
+use crate::runtime::engine::{self, wt};
+use crate::runtime::server::Server;
+use crate::runtime::state::{Services, State};
 use crate::secrets::Secrets;
-use crate::server::Server;
-use crate::state::Services;
+use crate::settings::Settings;
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
     let data_dir = &args.data_dir;
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
-
-    let config = Config::load(
-        args.config.as_deref(),
-        std::env::vars(),
-        args.listen,
-        args.dev,
-    )?;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let settings = Settings::load(args.config.as_deref(), std::env::vars(), args.listen, args.dev)?;
     let secrets = Arc::new(Secrets::from_process_env(data_dir));
     if args.dev {
         ensure_dev_pepper(&secrets, data_dir)?;
     }
-    crate::config::check_oauth_providers(&config, &secrets)?;
-    crate::config::check_saml_providers(&config, &secrets)?;
-    crate::config::check_core_config(&config, &secrets)?;
-    let keyring =
-        Keyring::load(&config, &secrets, data_dir, args.dev).context("loading signing keys")?;
+    settings.check(&secrets)?;
+    let keyring = keyring::load(&settings, &secrets, data_dir, args.dev).context("loading signing keys")?;
     tracing::info!(keys = %keyring.describe(), "keyring ready");
-    let outbound = OutboundPolicy::new(&config.allowed_outbound_hosts()?)?;
-
-    let engine = engine::new_engine()?;
-    engine::start_epoch_ticker(&engine)?;
-    let component_path = args.component_path()?;
-    let component = engine::load_component(&engine, &component_path, &data_dir.join("cache"))?;
-    let linker = engine::linker(&engine)?;
-    let pre = linker
-        .instantiate_pre(&component)
-        .map_err(wt)
-        .context("linking the component: it imports something this host does not provide")?;
-    let pre = ProxyPre::new(pre)
-        .map_err(wt)
-        .context("the component does not export wasi:http/incoming-handler@0.2")?;
-
-    let store_path = data_dir.join("store.redb");
-    let kv = Arc::new(RedbBackend::open(&store_path).with_context(|| {
-        format!(
-            "opening the key-value store {} (is another host using this data directory?)",
-            store_path.display()
-        )
-    })?);
-
+    let outbound = OutboundPolicy::new(&settings.allowed_outbound_hosts()?)?;
+    let pre = component(&args)?;
+    let kv = open_store(data_dir)?;
     let services = Services {
         kv: Arc::clone(&kv) as Arc<dyn KvBackend>,
-        config: Arc::new(ConfigStore {
-            config: Arc::new(config),
-            secrets,
-        }),
+        config: Arc::new(ConfigStore { settings: Arc::new(settings), secrets }),
         keyring: Arc::new(keyring),
         outbound,
         dev_clock: dev_clock(args.dev),
     };
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+    let listener = TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, dev = args.dev, "tmi-auth-host ready");
+    Arc::new(Server::new(pre, services)).serve(listener, shutdown_signal()).await?;
+    close_store(kv).await;
+    Ok(())
+}
 
-    let server = Arc::new(Server::new(pre, services));
-    server.serve(listener, shutdown_signal()).await?;
+/// The engine and the pre-instantiated component (compiled once, cached).
+fn component(args: &ServeArgs) -> Result<ProxyPre<State>> {
+    let engine = engine::new_engine()?;
+    engine::start_epoch_ticker(&engine)?;
+    let component = engine::load_component(&engine, &args.component_path()?, &args.data_dir.join("cache"))?;
+    let pre = engine::linker(&engine)?
+        .instantiate_pre(&component)
+        .map_err(wt)
+        .context("linking the component: it imports something this host does not provide")?;
+    ProxyPre::new(pre).map_err(wt).context("the component does not export wasi:http/incoming-handler@0.2")
+}
 
-    // Close redb cleanly once the last request has let go of it, so the
-    // next start needs no recovery (committed data is durable either way).
+fn open_store(data_dir: &std::path::Path) -> Result<Arc<RedbBackend>> {
+    let path = data_dir.join("store.redb");
+    let kv = RedbBackend::open(&path)
+        .with_context(|| format!("opening the key-value store {} (is another host using this data directory?)", path.display()))?;
+    Ok(Arc::new(kv))
+}
+
+/// Close redb cleanly once the last request has let go of it, so the
+/// next start needs no recovery (committed data is durable either way).
+async fn close_store(kv: Arc<RedbBackend>) {
     for _ in 0..50 {
         if Arc::strong_count(&kv) == 1 {
             break;
@@ -94,7 +82,6 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         tracing::warn!("key-value store still in use at exit; it will recover on the next start");
     }
-    Ok(())
 }
 
 /// The secret client secrets are hashed under. In development it is
@@ -105,8 +92,8 @@ fn ensure_dev_pepper(secrets: &Secrets, data_dir: &std::path::Path) -> Result<()
         return Ok(());
     }
     let dir = data_dir.join("secrets");
-    crate::keyring::create_private_dir(&dir)?;
-    crate::keyring::dev_secret(&dir.join(NAME), || {
+    keyring::create_private_dir(&dir)?;
+    keyring::dev_secret(&dir.join(NAME), || {
         let mut raw = [0u8; 32];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut raw)
             .map_err(|_| anyhow::anyhow!("generating the client secret pepper"))?;
@@ -117,14 +104,14 @@ fn ensure_dev_pepper(secrets: &Secrets, data_dir: &std::path::Path) -> Result<()
 }
 
 /// With `--dev`, `TMI_DEV_CLOCK_OFFSET_FILE` moves the guest's wall clock.
-fn dev_clock(dev: bool) -> Option<crate::devclock::OffsetClock> {
-    let file = std::env::var_os(crate::devclock::ENV)?;
+fn dev_clock(dev: bool) -> Option<OffsetClock> {
+    let file = std::env::var_os(devclock::ENV)?;
     if !dev {
-        tracing::warn!("{} is ignored without --dev", crate::devclock::ENV);
+        tracing::warn!("{} is ignored without --dev", devclock::ENV);
         return None;
     }
     tracing::warn!("guest wall clock offset from {:?} (development only)", file);
-    Some(crate::devclock::OffsetClock::new(file.into()))
+    Some(OffsetClock::new(file.into()))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -1,19 +1,15 @@
 //! tmi-auth-host: runs the tmi-auth service component under wasmtime with
 //! durable storage, configuration, secrets and a native keyring.
 //!
-//! One module per capability; the wasmtime wiring lives in `engine` (the
-//! only module allowed `unsafe`, for loading our own compiled-code cache).
+//! `runtime/` wires wasmtime (the only module allowed `unsafe`, for loading
+//! our own compiled-code cache) and serves HTTP; `capabilities/` holds one
+//! module per import the component has; `settings` and `secrets` are the
+//! host's own configuration; `app` assembles it all.
 #![deny(unsafe_code)]
 
 pub mod app;
-pub mod bindings;
+pub mod capabilities;
 pub mod cli;
-pub mod config;
-pub mod devclock;
-pub mod engine;
-pub mod keyring;
-pub mod keyvalue;
-pub mod outbound;
+pub mod runtime;
 pub mod secrets;
-pub mod server;
-pub mod state;
+pub mod settings;

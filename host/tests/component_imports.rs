@@ -72,7 +72,7 @@ fn exports_the_http_incoming_handler() {
 #[test]
 fn host_linker_satisfies_every_import() {
     let (engine, component, _) = component();
-    let linker = tmi_auth_host::engine::linker(engine).expect("linker");
+    let linker = tmi_auth_host::runtime::engine::linker(engine).expect("linker");
     let pre = linker
         .instantiate_pre(component)
         .unwrap_or_else(|e| panic!("the host cannot link the component: {e:?}"));
@@ -87,7 +87,7 @@ fn compiled_component_is_cached() {
     assert_eq!(entries.len(), 1, "one .cwasm in the cache");
     // A second load is a cache hit and yields a usable component.
     let again =
-        tmi_auth_host::engine::load_component(engine, &common::path(ENV, FILE), cache.path()).unwrap();
+        tmi_auth_host::runtime::engine::load_component(engine, &common::path(ENV, FILE), cache.path()).unwrap();
     assert!(again.component_type().exports(engine).len() > 0);
 }
 

@@ -2,7 +2,7 @@
 //! into the service) behaves like the host's native keyring: it is loaded
 //! with wasmtime, given `wasi:config/store` from an in-test map with keys
 //! generated here, and its signatures and JWKs are checked against `ring`
-//! and against `tmi_auth_host::keyring`.
+//! and against the host's native keyring.
 //!
 //! Needs the component: `cargo build --release --target wasm32-wasip2 -p tmi-auth-keyring`
 //! (or `TMI_KEYRING_COMPONENT=/path/to/keyring.wasm`).
@@ -17,7 +17,8 @@ use base64::Engine as _;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use serde_json::Value;
-use tmi_auth_host::keyring::{Alg, Key, Keyring};
+use tmi_auth_host::capabilities::keyring::NativeKeyring as Keyring;
+use tmi_auth_keys::{Algorithm as Alg, Key};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::Store;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};

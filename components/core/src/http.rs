@@ -1,10 +1,13 @@
-//! Plain-value HTTP requests and responses, and parsing of their parts.
+//! Plain-value HTTP requests and responses, parsing of their parts, and
+//! the one mapping of an [`AuthError`] to a response. Only the endpoint
+//! layer (`api/`) sees these types.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
+use serde_json::json;
 
-use crate::error::AuthError;
+use crate::error::{AuthError, RateState, TokenRule};
 
 /// An incoming request as plain values.
 #[derive(Debug, Clone, Default)]
@@ -57,14 +60,10 @@ impl Request {
 
     /// The bearer token of the Authorization header (RFC 6750 §2.1).
     pub fn bearer_token(&self) -> Result<&str, AuthError> {
-        let value = self
-            .header("authorization")
-            .ok_or_else(|| AuthError::InvalidToken("missing bearer token".into()))?;
-        let (scheme, token) = value
-            .split_once(' ')
-            .ok_or_else(|| AuthError::InvalidToken("malformed Authorization header".into()))?;
+        let value = self.header("authorization").ok_or(AuthError::InvalidToken(TokenRule::Missing))?;
+        let (scheme, token) = value.split_once(' ').ok_or(AuthError::InvalidToken(TokenRule::MalformedHeader))?;
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(AuthError::InvalidToken("malformed Authorization header".into()));
+            return Err(AuthError::InvalidToken(TokenRule::MalformedHeader));
         }
         Ok(token.trim())
     }
@@ -89,9 +88,10 @@ impl Params {
         let mut map = HashMap::new();
         for (name, value) in url::form_urlencoded::parse(bytes) {
             if map.insert(name.to_string(), value.to_string()).is_some() {
-                return Err(AuthError::InvalidRequest(format!(
-                    "parameter {name} must not be repeated"
-                )));
+                return Err(AuthError::InvalidRequest(match known_parameter(&name) {
+                    Some(name) => format!("parameter {name} must not be repeated"),
+                    None => "a parameter must not be repeated".into(),
+                }));
             }
         }
         Ok(Params(map))
@@ -112,6 +112,19 @@ impl Params {
     pub fn contains(&self, name: &str) -> bool {
         self.0.contains_key(name)
     }
+}
+
+/// Every parameter name the API reads: the only client-sent names an error
+/// description may repeat (error bodies never echo raw input).
+const PARAMETERS: &[&str] = &[
+    "idp", "scope", "state", "code", "code_challenge", "code_challenge_method", "client_callback", "login_hint",
+    "error", "error_description", "iss", "grant_type", "redirect_uri", "code_verifier", "client_id", "client_secret",
+    "refresh_token", "token", "token_type_hint", "SAMLResponse", "SAMLRequest", "RelayState", "SigAlg", "Signature",
+];
+
+/// `name` if it is one of ours, as a `'static` string.
+pub fn known_parameter(name: &str) -> Option<&'static str> {
+    PARAMETERS.iter().copied().find(|p| *p == name)
 }
 
 /// An outgoing response as plain values.
@@ -167,9 +180,52 @@ impl Response {
     }
 }
 
+impl AuthError {
+    /// The response: the spec's `Error` body plus the headers the status needs.
+    pub fn into_response(&self) -> Response {
+        let body = json!({ "error": self.code(), "error_description": printable(&self.description()) });
+        let mut response = Response::json(self.status(), &body);
+        match self {
+            AuthError::InvalidToken(_) => response.header("www-authenticate", "Bearer error=\"invalid_token\"".to_string()),
+            AuthError::InvalidClient(_) => response.header("www-authenticate", "Basic".to_string()),
+            AuthError::MethodNotAllowed(allow) => response.header("allow", allow.to_string()),
+            AuthError::Unavailable(_) => response.header("retry-after", "5".to_string()),
+            AuthError::TooManyRequests { retry_after, limit } => {
+                response.header("retry-after", retry_after.max(&1).to_string());
+                for (name, value) in limit.iter().flat_map(RateState::headers) {
+                    response.header(name, value);
+                }
+            }
+            _ => {}
+        }
+        response.header("cache-control", "no-store".to_string());
+        response
+    }
+}
+
+/// The spec's `Error` text: `^[\u0020-\uFFFF]*$`, at most 1000 characters.
+/// Descriptions are written from a fixed vocabulary; this is the backstop.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if (' '..='\u{FFFF}').contains(&c) { c } else { '?' }).take(1000).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_text_is_always_printable_and_bounded() {
+        assert_eq!(printable("a\nb\u{1F600}c"), "a?b?c");
+        assert_eq!(printable(&"é".repeat(2000)).chars().count(), 1000);
+    }
+
+    #[test]
+    fn repeated_parameters_are_named_only_from_the_vocabulary() {
+        let e = Params::parse(b"state=1&state=2").unwrap_err();
+        assert_eq!(e, AuthError::InvalidRequest("parameter state must not be repeated".into()));
+        let e = Params::parse(b"%0A=1&%0A=2").unwrap_err();
+        assert_eq!(e, AuthError::InvalidRequest("a parameter must not be repeated".into()));
+    }
 
     #[test]
     fn repeated_parameter_is_refused() {

@@ -6,36 +6,31 @@
 //! socket, a file, a clock or an RNG by itself, so every rule of the contract
 //! is tested natively with an in-memory store and a fixed clock, and the same
 //! code runs inside the WebAssembly component.
+//!
+//! The layers, each importing only those below it:
+//! - `api/`: the endpoints (parse, call the domain, render); the only
+//!   place that sees [`Request`] and [`Response`];
+//! - `domain/`: the rules over the store (logins, codes, sessions, tokens,
+//!   users, machine credentials, rate limits, SAML single use);
+//! - `upstream/` (identity providers) and `saml/` (the SAML protocol);
+//! - `config/`, `store/` (records, the key layout), and the leaves
+//!   (`values`, `identity`, `error`, `ports`, `encoding`, `timefmt`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod allowlist;
-pub mod clients;
-pub mod codes;
+pub(crate) mod api;
 pub mod config;
-pub mod discovery;
-pub mod encoding;
+pub(crate) mod domain;
+pub(crate) mod encoding;
 pub mod error;
-pub mod flows;
-pub mod groups;
 pub mod http;
-pub mod introspect;
-pub mod jwk;
-pub mod keyset;
-pub mod pkce;
+pub(crate) mod identity;
 pub mod ports;
-pub mod providers;
-pub mod ratelimit;
-pub mod records;
-pub mod revoke;
-mod router;
 pub mod saml;
-pub mod sessions;
-pub mod token_endpoint;
-pub mod timefmt;
-pub mod tokens;
-pub mod userinfo;
-pub mod users;
+pub mod store;
+pub(crate) mod timefmt;
+pub(crate) mod upstream;
+pub mod values;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -44,8 +39,8 @@ mod flow_tests;
 #[cfg(test)]
 mod lifecycle_tests;
 
+pub use api::Service;
 pub use config::Config;
 pub use error::AuthError;
 pub use http::{Request, Response};
 pub use ports::{HttpClient, Keyring, Random, Store, World};
-pub use router::Service;

@@ -145,9 +145,15 @@ fn rfc7009_revocation_of_an_access_token() {
 
 #[test]
 fn revoke_without_any_token_is_refused() {
+    // One rule: no credential at all is 401, whatever the body's content type.
     let (svc, w) = (service_with(&[]), TestWorld::default());
-    assert_eq!(svc.handle(&Request::new("POST", "/oauth2/revoke"), &w.at(T0)).status, 401);
-    assert_error(&post_json(&svc, &w, "/oauth2/revoke", json!({}), T0), 400, "invalid_request");
+    assert_error(&svc.handle(&Request::new("POST", "/oauth2/revoke"), &w.at(T0)), 401, "invalid_token");
+    assert_error(&post_json(&svc, &w, "/oauth2/revoke", json!({}), T0), 401, "invalid_token");
+    let form = Request::new("POST", "/oauth2/revoke").with_header("content-type", "application/x-www-form-urlencoded");
+    assert_error(&svc.handle(&form, &w.at(T0)), 401, "invalid_token");
+    // A malformed body is still the client's malformed request.
+    let broken = Request::new("POST", "/oauth2/revoke").with_header("content-type", "application/json").with_body("{");
+    assert_error(&svc.handle(&broken, &w.at(T0)), 400, "invalid_request");
 }
 
 #[test]
@@ -294,7 +300,7 @@ fn groups_seen_from_a_provider() {
     let r = get_with_token(&svc, &w, "/oauth2/providers/test/groups", &access, T0);
     assert_eq!(json(&r), json!({ "idp": "test", "groups": [] }));
     assert_error(&get_with_token(&svc, &w, "/oauth2/providers/nope/groups", &access, T0), 404, "not_found");
-    crate::groups::record(&w.at(T0), "test", &["eng".into(), "ops".into()]).unwrap();
+    crate::domain::groups::record(&w.at(T0), "test", &["eng".into(), "ops".into()]).unwrap();
     let r = json(&get_with_token(&svc, &w, "/oauth2/providers/test/groups", &access, T0));
     assert_eq!(r["groups"], json!([{ "name": "eng" }, { "name": "ops" }]));
 }

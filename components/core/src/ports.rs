@@ -36,66 +36,7 @@ pub trait Store {
     ) -> Result<bool, StoreError>;
 }
 
-/// JWS algorithms the keyring signs with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Algorithm {
-    /// Ed25519.
-    EdDsa,
-    /// ECDSA P-256 with SHA-256.
-    Es256,
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
-    Rs256,
-    /// HMAC with SHA-256.
-    Hs256,
-}
-
-impl Algorithm {
-    /// The JOSE `alg` name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Algorithm::EdDsa => "EdDSA",
-            Algorithm::Es256 => "ES256",
-            Algorithm::Rs256 => "RS256",
-            Algorithm::Hs256 => "HS256",
-        }
-    }
-
-    /// Parse a configured algorithm name, with an error that says what is allowed.
-    pub fn parse(name: &str) -> Result<Self, String> {
-        Self::from_name(name).ok_or_else(|| format!("unsupported algorithm {name:?}: use EdDSA, ES256, RS256 or HS256"))
-    }
-
-    /// Parse a JOSE `alg` name; `none` and everything else is refused.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "EdDSA" => Some(Algorithm::EdDsa),
-            "ES256" => Some(Algorithm::Es256),
-            "RS256" => Some(Algorithm::Rs256),
-            "HS256" => Some(Algorithm::Hs256),
-            _ => None,
-        }
-    }
-}
-
-/// A key id and its algorithm.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyInfo {
-    /// The `kid` published in the JWKS.
-    pub kid: String,
-    /// The key's algorithm.
-    pub alg: Algorithm,
-}
-
-/// A keyring failure.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum KeyringError {
-    /// No key with that id, or the key has another algorithm.
-    #[error("unknown key")]
-    UnknownKey,
-    /// The keyring cannot serve the request now.
-    #[error("keyring unavailable: {0}")]
-    Unavailable(String),
-}
+pub use tmi_auth_keys::{Algorithm, KeyInfo, KeyringError};
 
 /// Signing keys held outside the core (and outside the component).
 pub trait Keyring {

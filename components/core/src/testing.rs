@@ -8,7 +8,9 @@ use std::sync::Mutex;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::ports::*;
+use crate::ports::{
+    Algorithm, HttpClient, HttpError, KeyInfo, Keyring, KeyringError, OutboundRequest, OutboundResponse, Random, Store, StoreError, World,
+};
 
 /// A store in a mutex: CAS and increment are atomic.
 #[derive(Default)]

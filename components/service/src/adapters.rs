@@ -4,9 +4,10 @@ use tmi_auth_core::ports::{
     Algorithm, HttpClient, HttpError, KeyInfo, Keyring, KeyringError, OutboundRequest, OutboundResponse, Random,
     Store, StoreError,
 };
+use wasip2::http::types::{IncomingResponse, OutgoingRequest as Outgoing};
 use tmi_auth_core::AuthError;
 use wasip2::http::outgoing_handler;
-use wasip2::http::types::{ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme};
+use wasip2::http::types::{ErrorCode, Fields, Method, OutgoingBody, RequestOptions, Scheme};
 use wasip2::io::streams::StreamError;
 
 use crate::tmi::auth::keyring as kr;
@@ -62,14 +63,7 @@ impl Store for KvStore {
 /// `tmi:auth/keyring`, served by the host.
 pub struct HostKeyring;
 
-fn to_wit(alg: Algorithm) -> kr::Algorithm {
-    match alg {
-        Algorithm::EdDsa => kr::Algorithm::Eddsa,
-        Algorithm::Es256 => kr::Algorithm::Es256,
-        Algorithm::Rs256 => kr::Algorithm::Rs256,
-        Algorithm::Hs256 => kr::Algorithm::Hs256,
-    }
-}
+tmi_auth_keys::wit_algorithm_conversions!(kr::Algorithm);
 
 fn keyring_error(e: kr::Error) -> KeyringError {
     match e {
@@ -81,19 +75,13 @@ fn keyring_error(e: kr::Error) -> KeyringError {
 impl Keyring for HostKeyring {
     fn signing_key(&self) -> Result<KeyInfo, KeyringError> {
         let info = kr::signing_key().map_err(keyring_error)?;
-        let alg = match info.alg {
-            kr::Algorithm::Eddsa => Algorithm::EdDsa,
-            kr::Algorithm::Es256 => Algorithm::Es256,
-            kr::Algorithm::Rs256 => Algorithm::Rs256,
-            kr::Algorithm::Hs256 => Algorithm::Hs256,
-        };
-        Ok(KeyInfo { kid: info.kid, alg })
+        Ok(KeyInfo { kid: info.kid, alg: info.alg.into() })
     }
     fn sign(&self, kid: &str, alg: Algorithm, data: &[u8]) -> Result<Vec<u8>, KeyringError> {
-        kr::sign(kid, to_wit(alg), data).map_err(keyring_error)
+        kr::sign(kid, alg.into(), data).map_err(keyring_error)
     }
     fn verify(&self, kid: &str, alg: Algorithm, data: &[u8], signature: &[u8]) -> Result<bool, KeyringError> {
-        kr::verify(kid, to_wit(alg), data, signature).map_err(keyring_error)
+        kr::verify(kid, alg.into(), data, signature).map_err(keyring_error)
     }
     fn public_keys(&self) -> Result<Vec<String>, KeyringError> {
         kr::public_keys().map_err(keyring_error)
@@ -125,28 +113,51 @@ impl WasiHttp {
 
 const MAX_UPSTREAM_BODY: usize = 1024 * 1024;
 
+fn bad(what: &str) -> HttpError {
+    HttpError::Unreachable(what.to_string())
+}
+
+/// The outgoing request's head: method, scheme, authority, path, headers.
+fn outgoing(request: &OutboundRequest) -> Result<Outgoing, HttpError> {
+    let url = url::Url::parse(&request.url).map_err(|_| bad("invalid URL"))?;
+    let headers: Vec<(String, Vec<u8>)> = request.headers.iter().map(|(n, v)| (n.clone(), v.clone().into_bytes())).collect();
+    let outgoing = Outgoing::new(Fields::from_list(&headers).map_err(|_| bad("invalid header"))?);
+    let method = if request.method == "POST" { Method::Post } else { Method::Get };
+    outgoing.set_method(&method).map_err(|_| bad("method"))?;
+    let scheme = if url.scheme() == "https" { Scheme::Https } else { Scheme::Http };
+    outgoing.set_scheme(Some(&scheme)).map_err(|_| bad("scheme"))?;
+    let host = url.host_str().unwrap_or("");
+    let authority = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    };
+    outgoing.set_authority(Some(&authority)).map_err(|_| bad("authority"))?;
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    outgoing.set_path_with_query(Some(&path)).map_err(|_| bad("path"))?;
+    Ok(outgoing)
+}
+
+/// The whole body of an upstream answer, at most [`MAX_UPSTREAM_BODY`].
+fn read_all(response: IncomingResponse) -> Result<Vec<u8>, HttpError> {
+    let incoming = response.consume().map_err(|_| bad("response body"))?;
+    let stream = incoming.stream().map_err(|_| bad("response body"))?;
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) if bytes.len() + chunk.len() <= MAX_UPSTREAM_BODY => bytes.extend_from_slice(&chunk),
+            Ok(_) => return Err(bad("response too large")),
+            Err(StreamError::Closed) => return Ok(bytes),
+            Err(_) => return Err(bad("reading the response")),
+        }
+    }
+}
+
 impl HttpClient for WasiHttp {
     fn send(&self, request: &OutboundRequest) -> Result<OutboundResponse, HttpError> {
-        let bad = |what: &str| HttpError::Unreachable(what.to_string());
-        let url = url::Url::parse(&request.url).map_err(|_| bad("invalid URL"))?;
-        let headers: Vec<(String, Vec<u8>)> =
-            request.headers.iter().map(|(n, v)| (n.clone(), v.clone().into_bytes())).collect();
-        let outgoing = OutgoingRequest::new(Fields::from_list(&headers).map_err(|_| bad("invalid header"))?);
-        let method = if request.method == "POST" { Method::Post } else { Method::Get };
-        outgoing.set_method(&method).map_err(|_| bad("method"))?;
-        let scheme = if url.scheme() == "https" { Scheme::Https } else { Scheme::Http };
-        outgoing.set_scheme(Some(&scheme)).map_err(|_| bad("scheme"))?;
-        let authority = match url.port() {
-            Some(p) => format!("{}:{p}", url.host_str().unwrap_or("")),
-            None => url.host_str().unwrap_or("").to_string(),
-        };
-        outgoing.set_authority(Some(&authority)).map_err(|_| bad("authority"))?;
-        let path = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_string(),
-        };
-        outgoing.set_path_with_query(Some(&path)).map_err(|_| bad("path"))?;
-
+        let outgoing = outgoing(request)?;
         let body = outgoing.body().map_err(|_| bad("body"))?;
         let options = RequestOptions::new();
         let _ = options.set_connect_timeout(Some(self.timeout_ns));
@@ -162,7 +173,6 @@ impl HttpClient for WasiHttp {
             }
             OutgoingBody::finish(body, None).map_err(map_error)
         })();
-
         // A refused or failed request also breaks the body stream; the
         // response future carries the real reason (e.g. denied by the host).
         pending.subscribe().block();
@@ -178,24 +188,9 @@ impl HttpClient for WasiHttp {
             }
         };
         let status = response.status();
-        let headers = response
-            .headers()
-            .entries()
-            .into_iter()
-            .map(|(n, v)| (n.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
-            .collect();
-        let incoming = response.consume().map_err(|_| bad("response body"))?;
-        let stream = incoming.stream().map_err(|_| bad("response body"))?;
-        let mut bytes = Vec::new();
-        loop {
-            match stream.blocking_read(64 * 1024) {
-                Ok(chunk) if bytes.len() + chunk.len() <= MAX_UPSTREAM_BODY => bytes.extend_from_slice(&chunk),
-                Ok(_) => return Err(bad("response too large")),
-                Err(StreamError::Closed) => break,
-                Err(_) => return Err(bad("reading the response")),
-            }
-        }
-        Ok(OutboundResponse { status, headers, body: bytes })
+        let headers =
+            response.headers().entries().into_iter().map(|(n, v)| (n.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned())).collect();
+        Ok(OutboundResponse { status, headers, body: read_all(response)? })
     }
 }
 

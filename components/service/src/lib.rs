@@ -57,11 +57,21 @@ fn serve(req: &Request) -> Response {
         random: &adapters::WasiRandom,
         now: wasip2::clocks::wall_clock::now().seconds,
     };
-    let (response, diagnostic) = Service::new(config).handle_with_diagnostic(req, &world);
-    if let Some(d) = diagnostic {
-        eprintln!("tmi-auth: {} {}: {d}", req.method, req.path);
-    }
+    let (response, refusal) = Service::new(config).handle_with_refusal(req, &world);
+    log_refusal(req, refusal.as_ref());
     response
+}
+
+/// Server-side failures with their detail; the client's refusals at info
+/// level, by rule (never with request data: the path only, no query).
+fn log_refusal(req: &Request, refusal: Option<&AuthError>) {
+    match refusal {
+        Some(e) => match e.diagnostic() {
+            Some(detail) => eprintln!("tmi-auth: error {} {}: {detail}", req.method, req.path),
+            None => eprintln!("tmi-auth: info refused {} {}: {e}", req.method, req.path),
+        },
+        None => {}
+    }
 }
 
 /// The configuration for one request, plus the secrets it names (fetched
@@ -74,7 +84,7 @@ fn load_config(with_saml: bool) -> Result<Config, AuthError> {
     let unavailable = |_| AuthError::Unavailable("configuration unavailable".into());
     let mut pairs = wasi::config::store::get_all().map_err(unavailable)?;
     if !with_saml {
-        pairs.retain(|(k, _)| k != tmi_auth_core::saml::config::KEY);
+        pairs.retain(|(k, _)| k != tmi_auth_core::config::saml::KEY);
     }
     for name in tmi_auth_core::config::secret_names(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         if let Some(value) = wasi::config::store::get(&name).map_err(unavailable)? {

@@ -27,9 +27,9 @@ pub fn compile(env_var: &str, file: &str, package: &str) -> Compiled {
          (scripts/build.sh does), or set {env_var}",
         path.display()
     );
-    let engine = tmi_auth_host::engine::new_engine().expect("engine");
+    let engine = tmi_auth_host::runtime::engine::new_engine().expect("engine");
     let cache = tempfile::tempdir().expect("cache dir");
-    let component = tmi_auth_host::engine::load_component(&engine, &path, cache.path())
+    let component = tmi_auth_host::runtime::engine::load_component(&engine, &path, cache.path())
         .unwrap_or_else(|e| panic!("loading {}: {e:#}", path.display()));
     (engine, component, cache)
 }

@@ -8,7 +8,7 @@ use base64::Engine;
 use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use sha2::{Digest, Sha256};
 
-use super::config::SamlProviderConfig;
+use crate::config::saml::SamlProviderConfig;
 use super::xml::escape;
 use super::{ALG_RSA_SHA256, BINDING_POST, NS_SAML, NS_SAMLP};
 use crate::error::AuthError;
@@ -25,6 +25,7 @@ pub fn new_request_id(random: &dyn Random) -> String {
 }
 
 /// Whether `id` has the shape [`new_request_id`] gives.
+#[cfg(test)]
 pub fn is_request_id(id: &str) -> bool {
     id.len() == 33 && id.starts_with('_') && id[1..].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }

@@ -41,42 +41,10 @@ fn render(
     rendered: &BTreeMap<String, String>,
     out: &mut String,
 ) {
-    // Prefixes visibly utilised here, plus the inclusive ones in scope; a
-    // BTreeSet sorts them, the default namespace ("") first.
-    let mut used: BTreeSet<&str> = BTreeSet::new();
-    used.insert(&e.prefix);
-    for a in &e.attrs {
-        if !a.prefix.is_empty() && a.prefix != "xml" {
-            used.insert(&a.prefix);
-        }
-    }
-    for p in inclusive {
-        if e.scope.contains_key(*p) {
-            used.insert(p);
-        }
-    }
-    // Copied only when this element declares something (most do not).
-    let mut now_rendered: Option<BTreeMap<String, String>> = None;
     let name = qname(&e.prefix, &e.local);
     out.push('<');
     out.push_str(&name);
-    for prefix in used {
-        let uri = e.scope.get(prefix).map_or("", String::as_str);
-        let before = rendered.get(prefix).map_or("", String::as_str);
-        if uri == before {
-            continue;
-        }
-        if prefix.is_empty() {
-            out.push_str(" xmlns=\"");
-        } else {
-            out.push_str(" xmlns:");
-            out.push_str(prefix);
-            out.push_str("=\"");
-        }
-        escape_attr(uri, out);
-        out.push('"');
-        now_rendered.get_or_insert_with(|| rendered.clone()).insert(prefix.to_string(), uri.to_string());
-    }
+    let now_rendered = render_namespaces(e, inclusive, rendered, out);
     let mut attrs: Vec<_> = e.attrs.iter().collect();
     attrs.sort_by(|a, b| (&a.ns, &a.local).cmp(&(&b.ns, &b.local)));
     for a in attrs {
@@ -97,6 +65,40 @@ fn render(
     out.push_str("</");
     out.push_str(&name);
     out.push('>');
+}
+
+/// Render the namespace declarations `e` needs: prefixes visibly utilised
+/// here, plus the inclusive ones in scope, unless an output ancestor
+/// rendered the same binding. Returns the bindings rendered from here
+/// down, when this element declared something (most do not).
+fn render_namespaces(e: &Element, inclusive: &BTreeSet<&str>, rendered: &BTreeMap<String, String>, out: &mut String) -> Option<BTreeMap<String, String>> {
+    // A BTreeSet sorts them, the default namespace ("") first.
+    let mut used: BTreeSet<&str> = BTreeSet::new();
+    used.insert(&e.prefix);
+    for a in &e.attrs {
+        if !a.prefix.is_empty() && a.prefix != "xml" {
+            used.insert(&a.prefix);
+        }
+    }
+    used.extend(inclusive.iter().filter(|p| e.scope.contains_key(**p)));
+    let mut now_rendered: Option<BTreeMap<String, String>> = None;
+    for prefix in used {
+        let uri = e.scope.get(prefix).map_or("", String::as_str);
+        if uri == rendered.get(prefix).map_or("", String::as_str) {
+            continue;
+        }
+        if prefix.is_empty() {
+            out.push_str(" xmlns=\"");
+        } else {
+            out.push_str(" xmlns:");
+            out.push_str(prefix);
+            out.push_str("=\"");
+        }
+        escape_attr(uri, out);
+        out.push('"');
+        now_rendered.get_or_insert_with(|| rendered.clone()).insert(prefix.to_string(), uri.to_string());
+    }
+    now_rendered
 }
 
 fn escape_text(text: &str, out: &mut String) {

@@ -250,8 +250,11 @@ fn split_name(qname: &str) -> (&str, &str) {
     qname.split_once(':').unwrap_or(("", qname))
 }
 
-fn open(start: &BytesStart<'_>, parent_scope: &Scope, declarations: &mut usize) -> Result<Element, XmlError> {
-    let qname = std::str::from_utf8(start.name().as_ref()).map_err(|_| XmlError("name is not UTF-8".into()))?.to_string();
+/// An element's namespace declarations and its other attributes, as
+/// written (prefixed names, normalised and unescaped values).
+type RawAttributes = (Vec<(String, String)>, Vec<(String, String)>);
+
+fn read_attributes(start: &BytesStart<'_>) -> Result<RawAttributes, XmlError> {
     let mut declared: Vec<(String, String)> = Vec::new();
     let mut raw_attrs: Vec<(String, String)> = Vec::new();
     for (i, a) in start.attributes().enumerate() {
@@ -280,23 +283,33 @@ fn open(start: &BytesStart<'_>, parent_scope: &Scope, declarations: &mut usize) 
             raw_attrs.push((key.to_string(), value));
         }
     }
+    Ok((declared, raw_attrs))
+}
+
+/// The scope of an element: its parent's, changed by its declarations.
+fn scope_with(parent_scope: &Scope, declared: Vec<(String, String)>) -> Scope {
+    if declared.is_empty() {
+        return parent_scope.clone();
+    }
+    let mut map = (**parent_scope).clone();
+    for (prefix, uri) in declared {
+        if prefix.is_empty() && uri.is_empty() {
+            map.remove("");
+        } else {
+            map.insert(prefix, uri);
+        }
+    }
+    Rc::new(map)
+}
+
+fn open(start: &BytesStart<'_>, parent_scope: &Scope, declarations: &mut usize) -> Result<Element, XmlError> {
+    let qname = std::str::from_utf8(start.name().as_ref()).map_err(|_| XmlError("name is not UTF-8".into()))?.to_string();
+    let (declared, raw_attrs) = read_attributes(start)?;
     *declarations += declared.len();
     if *declarations > MAX_DECLARATIONS {
         return fail("the document declares too many namespaces");
     }
-    let scope = if declared.is_empty() {
-        parent_scope.clone()
-    } else {
-        let mut map = (**parent_scope).clone();
-        for (prefix, uri) in declared {
-            if prefix.is_empty() && uri.is_empty() {
-                map.remove("");
-            } else {
-                map.insert(prefix, uri);
-            }
-        }
-        Rc::new(map)
-    };
+    let scope = scope_with(parent_scope, declared);
     let resolve = |prefix: &str| -> Result<String, XmlError> {
         match prefix {
             "xml" => Ok(NS_XML.to_string()),

@@ -25,6 +25,13 @@ use super::c14n;
 use super::cert;
 use super::dom::{Element, XmlError};
 use super::NS_DS;
+use crate::error::DsigRule;
+
+impl From<XmlError> for DsigRule {
+    fn from(_: XmlError) -> Self {
+        DsigRule::Malformed
+    }
+}
 
 /// Exclusive C14N: the algorithm URI, and the namespace of its
 /// InclusiveNamespaces element.
@@ -97,15 +104,15 @@ pub enum SigAlg {
 impl SigAlg {
     /// The algorithm of a `SignatureMethod` / `SigAlg` URI; SHA-1 only
     /// when allowed.
-    pub fn from_uri(uri: &str, allow_sha1: bool) -> Result<SigAlg, XmlError> {
+    pub fn from_uri(uri: &str, allow_sha1: bool) -> Result<SigAlg, DsigRule> {
         let alg = match uri {
             "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" => SigAlg::Rsa(Hash::Sha256),
             "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384" => SigAlg::Rsa(Hash::Sha384),
             "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512" => SigAlg::Rsa(Hash::Sha512),
             "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256" => SigAlg::EcdsaP256Sha256,
             "http://www.w3.org/2000/09/xmldsig#rsa-sha1" if allow_sha1 => SigAlg::Rsa(Hash::Sha1),
-            "http://www.w3.org/2000/09/xmldsig#rsa-sha1" => return Err(XmlError("SHA-1 signatures are not accepted".into())),
-            _ => return Err(XmlError("unsupported signature algorithm".into())),
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha1" => return Err(DsigRule::Sha1Refused),
+            _ => return Err(DsigRule::UnsupportedAlgorithm),
         };
         Ok(alg)
     }
@@ -124,67 +131,63 @@ impl SigAlg {
     }
 }
 
-fn digest_alg(uri: &str, allow_sha1: bool) -> Result<Hash, XmlError> {
+fn digest_alg(uri: &str, allow_sha1: bool) -> Result<Hash, DsigRule> {
     match uri {
         "http://www.w3.org/2001/04/xmlenc#sha256" => Ok(Hash::Sha256),
         "http://www.w3.org/2001/04/xmldsig-more#sha384" => Ok(Hash::Sha384),
         "http://www.w3.org/2001/04/xmlenc#sha512" => Ok(Hash::Sha512),
         "http://www.w3.org/2000/09/xmldsig#sha1" if allow_sha1 => Ok(Hash::Sha1),
-        "http://www.w3.org/2000/09/xmldsig#sha1" => Err(XmlError("SHA-1 digests are not accepted".into())),
-        _ => Err(XmlError("unsupported digest algorithm".into())),
+        "http://www.w3.org/2000/09/xmldsig#sha1" => Err(DsigRule::Sha1Refused),
+        _ => Err(DsigRule::UnsupportedAlgorithm),
     }
 }
 
-fn invalid<T>(why: &str) -> Result<T, XmlError> {
-    Err(XmlError(why.to_string()))
-}
-
 /// The `Algorithm` of a method or transform element.
-fn algorithm(e: &Element) -> Result<&str, XmlError> {
-    e.attr("Algorithm").ok_or_else(|| XmlError(format!("{} has no Algorithm", e.local)))
+fn algorithm(e: &Element) -> Result<&str, DsigRule> {
+    e.attr("Algorithm").ok_or(DsigRule::Malformed)
 }
 
 /// The InclusiveNamespaces PrefixList an exclusive C14N method may carry.
-fn prefix_list(method: &Element) -> Result<Vec<String>, XmlError> {
+fn prefix_list(method: &Element) -> Result<Vec<String>, DsigRule> {
     match method.only_child(EXC_C14N, "InclusiveNamespaces")? {
         Some(inc) => Ok(inc.attr("PrefixList").unwrap_or("").split_whitespace().map(str::to_string).collect()),
         None => Ok(Vec::new()),
     }
 }
 
-fn base64_text(e: &Element) -> Result<Vec<u8>, XmlError> {
+fn base64_text(e: &Element) -> Result<Vec<u8>, DsigRule> {
     let text: String = e.text().chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    STANDARD.decode(text).map_err(|_| XmlError(format!("{} is not base64", e.local)))
+    STANDARD.decode(text).map_err(|_| DsigRule::Malformed)
 }
 
 /// The enveloped signature of `signed` (a `ds:Signature` child), if any;
 /// more than one is refused.
-pub fn signature_of(signed: &Element) -> Result<Option<&Element>, XmlError> {
-    signed.only_child(NS_DS, "Signature")
+pub fn signature_of(signed: &Element) -> Result<Option<&Element>, DsigRule> {
+    signed.only_child(NS_DS, "Signature").map_err(|_| DsigRule::MultipleSignatures)
 }
 
 /// Verify `signature`, a child of `signed`, with one of `keys`. Returns the
 /// canonical form of `signed` without its signature: the bytes that were
 /// digested and so the only bytes the caller may read data from.
-pub fn verify_enveloped(signed: &Element, signature: &Element, keys: &[IdpKey], allow_sha1: bool) -> Result<String, XmlError> {
-    let id = signed.attr("ID").filter(|id| !id.is_empty()).ok_or_else(|| XmlError("the signed element has no ID".into()))?;
+pub fn verify_enveloped(signed: &Element, signature: &Element, keys: &[IdpKey], allow_sha1: bool) -> Result<String, DsigRule> {
+    let id = signed.attr("ID").filter(|id| !id.is_empty()).ok_or(DsigRule::NoId)?;
     let signed_info = signature.required_child(NS_DS, "SignedInfo")?;
     let signature_value = base64_text(signature.required_child(NS_DS, "SignatureValue")?)?;
     if signature.elements().any(|e| !e.is(NS_DS, "SignedInfo") && !e.is(NS_DS, "SignatureValue") && !e.is(NS_DS, "KeyInfo")) {
-        return invalid("the signature holds an unexpected element");
+        return Err(DsigRule::UnexpectedElement);
     }
 
     let c14n_method = signed_info.required_child(NS_DS, "CanonicalizationMethod")?;
     if algorithm(c14n_method)? != EXC_C14N {
-        return invalid("SignedInfo must use exclusive canonicalisation");
+        return Err(DsigRule::NotExclusiveC14n);
     }
     let alg = SigAlg::from_uri(algorithm(signed_info.required_child(NS_DS, "SignatureMethod")?)?, allow_sha1)?;
     if signed_info.elements().any(|e| !matches!(e.local.as_str(), "CanonicalizationMethod" | "SignatureMethod" | "Reference") || e.ns != NS_DS) {
-        return invalid("SignedInfo holds an unexpected element");
+        return Err(DsigRule::UnexpectedElement);
     }
     let reference = signed_info.required_child(NS_DS, "Reference")?;
     if reference.attr("URI") != Some(&format!("#{id}")) {
-        return invalid("the signature does not reference the element it is in");
+        return Err(DsigRule::ReferenceMismatch);
     }
 
     let mut enveloped = false;
@@ -194,23 +197,23 @@ pub fn verify_enveloped(signed: &Element, signature: &Element, keys: &[IdpKey], 
             match (t.is(NS_DS, "Transform"), algorithm(t)?) {
                 (true, ENVELOPED) if !enveloped => enveloped = true,
                 (true, EXC_C14N) if prefixes.is_none() => prefixes = Some(prefix_list(t)?),
-                _ => return invalid("only the enveloped-signature and exclusive C14N transforms are accepted"),
+                _ => return Err(DsigRule::TransformsRefused),
             }
         }
     }
     let (true, Some(prefixes)) = (enveloped, prefixes) else {
-        return invalid("the reference must use the enveloped-signature and exclusive C14N transforms");
+        return Err(DsigRule::TransformsRefused);
     };
     let hash = digest_alg(algorithm(reference.required_child(NS_DS, "DigestMethod")?)?, allow_sha1)?;
     let expected = base64_text(reference.required_child(NS_DS, "DigestValue")?)?;
 
     let canonical = c14n::exclusive(signed, Some(signature), &prefixes);
     if !bool::from(hash.digest(canonical.as_bytes()).ct_eq(&expected)) {
-        return invalid("the digest does not match: the signed element was changed");
+        return Err(DsigRule::DigestMismatch);
     }
     let signed_info_c14n = c14n::exclusive(signed_info, None, &prefix_list(c14n_method)?);
     if !alg.verify_any(keys, signed_info_c14n.as_bytes(), &signature_value) {
-        return invalid("the signature does not verify with the IdP's certificates");
+        return Err(DsigRule::SignatureInvalid);
     }
     Ok(canonical)
 }

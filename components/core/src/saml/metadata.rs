@@ -1,7 +1,7 @@
 //! The SP's metadata (SAML Metadata §2.4.4): the `md:EntityDescriptor` an
 //! IdP administrator imports to trust this service.
 
-use super::config::SamlProviderConfig;
+use crate::config::saml::SamlProviderConfig;
 use super::xml::escape;
 use super::{cert, BINDING_POST, BINDING_REDIRECT, NS_DS, NS_MD, NS_SAMLP};
 

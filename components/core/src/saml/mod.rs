@@ -1,34 +1,29 @@
-//! SAML 2.0 service provider: provider configuration, SP metadata,
-//! SP-initiated login over the HTTP-Redirect binding, the ACS (signature,
-//! decryption and every check of CONTRACT.md) and single logout.
+//! The SAML 2.0 protocol, for the service provider: SP metadata, the
+//! AuthnRequest over HTTP-Redirect, Response validation (signature,
+//! decryption and every check of CONTRACT.md that needs no store) and
+//! LogoutRequest verification. No store and no HTTP here: the endpoints
+//! are `api/saml/`, the single-use rules `domain/saml.rs`.
 //!
 //! Everything here is pure Rust and runs inside the component: XML is read
 //! with quick-xml into [`dom`] (no DTDs, bounded size), canonicalised by
 //! [`c14n`] and verified by [`dsig`]; DEFLATE is miniz_oxide; RSA, ECDSA
 //! and AES are RustCrypto.
 
-pub mod acs;
 pub mod authn_request;
 pub mod c14n;
 pub mod cert;
-pub mod config;
 pub mod dom;
 pub mod dsig;
-pub mod endpoints;
 pub mod idp_metadata;
-pub mod login;
+pub mod logout;
 pub mod metadata;
 pub mod response;
-pub mod slo;
 pub mod xml;
 pub mod xmlenc;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod test_support;
-#[cfg(test)]
-mod acs_tests;
-#[cfg(test)]
-mod tests;
+
 
 /// SAML 2.0 metadata namespace.
 pub const NS_MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";

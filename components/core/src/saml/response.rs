@@ -17,12 +17,12 @@ use base64::Engine;
 
 use rsa::RsaPrivateKey;
 
-use super::config::{SamlProviderConfig, SUBJECT_ID_ATTRIBUTES};
+use crate::config::saml::{SamlProviderConfig, SUBJECT_ID_ATTRIBUTES};
 use super::dom::{self, Element, XmlError};
 use super::{dsig, xmlenc, NS_SAML, NS_SAMLP};
-use crate::error::AuthError;
+use crate::error::{AuthError, SamlRule};
 use crate::ports::Random;
-use crate::providers::Identity;
+use crate::identity::Identity;
 use crate::timefmt::parse_rfc3339;
 
 /// Largest `SAMLResponse` accepted (the spec's maxLength).
@@ -53,12 +53,12 @@ pub struct SamlLogin {
     pub identity: Identity,
 }
 
-fn denied<T>(why: impl Into<String>) -> Result<T, AuthError> {
-    Err(AuthError::AccessDenied(why.into()))
+fn denied<T>(rule: SamlRule) -> Result<T, AuthError> {
+    Err(AuthError::AccessDenied(rule))
 }
 
-fn xml_denied(e: XmlError) -> AuthError {
-    AuthError::AccessDenied(e.0)
+fn malformed(_: XmlError) -> AuthError {
+    AuthError::AccessDenied(SamlRule::Malformed)
 }
 
 /// Base64-decode and parse a posted `SAMLResponse` (or POST-bound
@@ -69,7 +69,8 @@ pub fn decode_posted(encoded: &str, what: &str) -> Result<Element, AuthError> {
     }
     let compact: String = encoded.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let xml = STANDARD.decode(compact).map_err(|_| AuthError::InvalidRequest(format!("{what} is not base64")))?;
-    dom::parse(&xml).map_err(|e| AuthError::InvalidRequest(format!("{what} is not acceptable XML: {e}")))
+    // The parser's message may quote the document: it goes nowhere.
+    dom::parse(&xml).map_err(|_| AuthError::InvalidRequest(format!("{what} is not acceptable XML (well-formed, without a DTD, within the size limits)")))
 }
 
 /// The Issuer a message claims (unverified: only to choose whose keys to
@@ -100,6 +101,10 @@ pub fn has_duplicate_ids(root: &Element) -> bool {
     root.descendants().into_iter().filter_map(|e| e.attr("ID")).any(|id| !seen.insert(id))
 }
 
+fn signature(rule: crate::error::DsigRule) -> AuthError {
+    AuthError::AccessDenied(SamlRule::Signature(rule))
+}
+
 /// Parse signed canonical bytes again: from here on only they are read.
 fn reparse(canonical: &str) -> Result<Element, AuthError> {
     dom::parse(canonical.as_bytes()).map_err(|e| AuthError::Internal(format!("canonical XML does not parse: {e}")))
@@ -111,9 +116,9 @@ fn instant(e: &Element, name: &str) -> Result<Option<u64>, AuthError> {
         None => Ok(None),
         Some(v) if v.ends_with('Z') => match parse_rfc3339(v) {
             Some(t) => Ok(Some(t)),
-            None => denied(format!("{} {name} is not a valid UTC time", e.local)),
+            None => denied(SamlRule::TimeMalformed),
         },
-        Some(_) => denied(format!("{} {name} must be a UTC time", e.local)),
+        Some(_) => denied(SamlRule::TimeMalformed),
     }
 }
 
@@ -126,7 +131,7 @@ struct Clock {
 impl Clock {
     fn not_before(&self, e: &Element, name: &str) -> Result<(), AuthError> {
         match instant(e, name)? {
-            Some(t) if t > self.now + self.skew => denied(format!("{} is not valid yet ({name})", e.local)),
+            Some(t) if t > self.now + self.skew => denied(SamlRule::NotYetValid),
             _ => Ok(()),
         }
     }
@@ -134,7 +139,7 @@ impl Clock {
     /// `NotOnOrAfter`-style: returns the instant when present.
     fn not_on_or_after(&self, e: &Element, name: &str) -> Result<Option<u64>, AuthError> {
         match instant(e, name)? {
-            Some(t) if self.now >= t + self.skew => denied(format!("{} has expired ({name})", e.local)),
+            Some(t) if self.now >= t.saturating_add(self.skew) => denied(SamlRule::Expired),
             t => Ok(t),
         }
     }
@@ -146,21 +151,26 @@ pub fn validate(root: &Element, p: &SamlProviderConfig, now: u64, random: &dyn R
         return Err(AuthError::InvalidRequest("SAMLResponse is not a samlp:Response".into()));
     }
     if has_duplicate_ids(root) {
-        return denied("an ID occurs twice in the Response");
+        return denied(SamlRule::DuplicateIds);
     }
     let clock = Clock { now, skew: p.clock_skew };
     let keys = dsig::keys_of(&p.idp.signing_certs);
 
-    let signed_response = match dsig::signature_of(root).map_err(xml_denied)? {
-        Some(sig) => Some(reparse(&dsig::verify_enveloped(root, sig, &keys, p.allow_sha1).map_err(xml_denied)?)?),
+    let signed_response = match dsig::signature_of(root).map_err(signature)? {
+        Some(sig) => Some(reparse(&dsig::verify_enveloped(root, sig, &keys, p.allow_sha1).map_err(signature)?)?),
         None => None,
     };
     let response = signed_response.as_ref().unwrap_or(root);
     let response_irt = check_response(response, p, &clock)?;
 
-    let mut carried = response.elements().filter(|e| e.ns == NS_SAML && (e.local == "Assertion" || e.local == "EncryptedAssertion"));
-    let (Some(carried), None) = (carried.next(), carried.next()) else {
-        return denied("the Response must carry exactly one assertion");
+    // Exactly one, anywhere in the tree: SAML Core §3.2.1 allows no
+    // assertion in Extensions, and a second one is a wrapping attempt.
+    let is_assertion = |e: &&Element| e.ns == NS_SAML && (e.local == "Assertion" || e.local == "EncryptedAssertion");
+    if response.descendants().into_iter().filter(is_assertion).count() != 1 {
+        return denied(SamlRule::AssertionCount);
+    }
+    let Some(carried) = response.elements().find(is_assertion) else {
+        return denied(SamlRule::AssertionCount);
     };
     let encrypted = carried.local == "EncryptedAssertion";
     let decrypted;
@@ -172,24 +182,22 @@ pub fn validate(root: &Element, p: &SamlProviderConfig, now: u64, random: &dyn R
     };
     let verified = (|| {
         if !assertion.is(NS_SAML, "Assertion") {
-            return denied("the encrypted element is not an Assertion");
+            return denied(SamlRule::EncryptedNotAssertion);
         }
         if has_duplicate_ids(assertion) {
-            return denied("an ID occurs twice in the Assertion");
+            return denied(SamlRule::DuplicateIds);
         }
-        match dsig::signature_of(assertion).map_err(xml_denied)? {
-            Some(sig) => Ok(Some(reparse(&dsig::verify_enveloped(assertion, sig, &keys, p.allow_sha1).map_err(xml_denied)?)?)),
+        match dsig::signature_of(assertion).map_err(signature)? {
+            Some(sig) => Ok(Some(reparse(&dsig::verify_enveloped(assertion, sig, &keys, p.allow_sha1).map_err(signature)?)?)),
             None if signed_response.is_some() => Ok(None),
-            None => denied("neither the Response nor the Assertion is signed"),
+            None => denied(SamlRule::Unsigned),
         }
     })();
     let signed_assertion = match verified {
         // Unless the Response is signed, the ciphertext may be the
         // attacker's: every failure up to a verified assertion reads the
         // same, or the replies would tell what the ciphertext decrypted to.
-        Err(AuthError::AccessDenied(_)) if encrypted && signed_response.is_none() => {
-            return Err(AuthError::AccessDenied(xmlenc::DecryptError.to_string()))
-        }
+        Err(AuthError::AccessDenied(_)) if encrypted && signed_response.is_none() => return denied(SamlRule::Undecryptable),
         other => other?,
     };
     check_assertion(signed_assertion.as_ref().unwrap_or(assertion), response_irt, p, &clock, random)
@@ -198,16 +206,17 @@ pub fn validate(root: &Element, p: &SamlProviderConfig, now: u64, random: &dyn R
 fn decrypt_assertion(encrypted: &Element, p: &SamlProviderConfig, random: &dyn Random) -> Result<Element, AuthError> {
     // One answer for every failure from here to a parsed element: what
     // went wrong inside decryption is nobody's business (padding oracles).
-    let plain = xmlenc::decrypt(encrypted, &p.sp_key.key, random).map_err(|e| AuthError::AccessDenied(e.to_string()))?;
-    dom::parse_in(&plain, &encrypted.scope).map_err(|_| AuthError::AccessDenied(xmlenc::DecryptError.to_string()))
+    let undecryptable = AuthError::AccessDenied(SamlRule::Undecryptable);
+    let plain = xmlenc::decrypt(encrypted, &p.sp_key.key, random).map_err(|_| undecryptable.clone())?;
+    dom::parse_in(&plain, &encrypted.scope).map_err(|_| undecryptable)
 }
 
 fn check_issuer(e: &Element, p: &SamlProviderConfig, required: bool) -> Result<(), AuthError> {
-    match e.only_child(NS_SAML, "Issuer").map_err(xml_denied)? {
-        None if required => denied(format!("the {} has no Issuer", e.local)),
+    match e.only_child(NS_SAML, "Issuer").map_err(malformed)? {
+        None if required => denied(SamlRule::IssuerMissing),
         None => Ok(()),
-        Some(issuer) if issuer.attr("Format").is_some_and(|f| f != FORMAT_ENTITY) => denied("the Issuer is not an entity ID"),
-        Some(issuer) if issuer.text() != p.idp.entity_id => denied(format!("the {} was issued by another IdP", e.local)),
+        Some(issuer) if issuer.attr("Format").is_some_and(|f| f != FORMAT_ENTITY) => denied(SamlRule::IssuerNotEntity),
+        Some(issuer) if issuer.text() != p.idp.entity_id => denied(SamlRule::IssuerMismatch),
         Some(_) => Ok(()),
     }
 }
@@ -215,25 +224,23 @@ fn check_issuer(e: &Element, p: &SamlProviderConfig, required: bool) -> Result<(
 /// The Response envelope; returns its InResponseTo.
 fn check_response(response: &Element, p: &SamlProviderConfig, clock: &Clock) -> Result<Option<String>, AuthError> {
     if response.attr("Version") != Some("2.0") {
-        return denied("the Response is not SAML 2.0");
+        return denied(SamlRule::Version);
     }
     match response.attr("Destination") {
         Some(d) if d == p.acs_url => {}
-        _ => return denied("the Response's Destination is not this ACS"),
+        _ => return denied(SamlRule::DestinationMismatch),
     }
     check_issuer(response, p, false)?;
-    let issued = instant(response, "IssueInstant")?.ok_or_else(|| AuthError::AccessDenied("the Response has no IssueInstant".into()))?;
-    if issued > clock.now + clock.skew || issued + MAX_RESPONSE_AGE + clock.skew < clock.now {
-        return denied("the Response's IssueInstant is outside the allowed window");
+    let issued = instant(response, "IssueInstant")?.ok_or(AuthError::AccessDenied(SamlRule::IssueInstantMissing))?;
+    if issued > clock.now + clock.skew || issued.saturating_add(MAX_RESPONSE_AGE + clock.skew) < clock.now {
+        return denied(SamlRule::IssueInstantOutsideWindow);
     }
     let status = response
         .required_child(NS_SAMLP, "Status")
         .and_then(|s| s.required_child(NS_SAMLP, "StatusCode"))
-        .map_err(xml_denied)?;
-    match status.attr("Value") {
-        Some(STATUS_SUCCESS) => {}
-        Some(other) => return denied(format!("the IdP did not authenticate the user (status {})", other.rsplit(':').next().unwrap_or(other))),
-        None => return denied("the Response has no status"),
+        .map_err(malformed)?;
+    if status.attr("Value") != Some(STATUS_SUCCESS) {
+        return denied(SamlRule::StatusNotSuccess);
     }
     Ok(response.attr("InResponseTo").map(str::to_string))
 }
@@ -246,26 +253,26 @@ fn check_assertion(
     random: &dyn Random,
 ) -> Result<SamlLogin, AuthError> {
     if a.attr("Version") != Some("2.0") {
-        return denied("the Assertion is not SAML 2.0");
+        return denied(SamlRule::Version);
     }
-    let assertion_id = a.attr("ID").filter(|id| !id.is_empty()).ok_or_else(|| AuthError::AccessDenied("the Assertion has no ID".into()))?;
+    let assertion_id = a.attr("ID").filter(|id| !id.is_empty()).ok_or(AuthError::AccessDenied(SamlRule::AssertionIdMissing))?;
     check_issuer(a, p, true)?;
     clock.not_before(a, "IssueInstant")?;
 
-    let subject = a.required_child(NS_SAML, "Subject").map_err(xml_denied)?;
-    let (name_id, format) = read_name_id(subject, &[&p.sp_key.key], random).map_err(xml_denied)?;
+    let subject = a.required_child(NS_SAML, "Subject").map_err(malformed)?;
+    let (name_id, format) = read_name_id(subject, &[&p.sp_key.key], random).map_err(AuthError::AccessDenied)?;
     let (confirmed_until, irt) = confirm_subject(subject, response_irt, p, clock)?;
 
-    let conditions = a.required_child(NS_SAML, "Conditions").map_err(xml_denied)?;
+    let conditions = a.required_child(NS_SAML, "Conditions").map_err(malformed)?;
     clock.not_before(conditions, "NotBefore")?;
     let conditions_until = clock.not_on_or_after(conditions, "NotOnOrAfter")?;
     let restrictions: Vec<_> = conditions.children_named(NS_SAML, "AudienceRestriction").collect();
     if restrictions.is_empty() {
-        return denied("the Assertion has no AudienceRestriction");
+        return denied(SamlRule::NoAudienceRestriction);
     }
     for r in restrictions {
         if !r.children_named(NS_SAML, "Audience").any(|aud| aud.text() == p.sp_entity_id) {
-            return denied("the Assertion is meant for another audience");
+            return denied(SamlRule::AudienceMismatch);
         }
     }
     for statement in a.children_named(NS_SAML, "AuthnStatement") {
@@ -285,23 +292,24 @@ fn check_assertion(
 
 /// The NameID of `parent` (a Subject or a LogoutRequest), plain or as an
 /// EncryptedID that one of `sp_keys` decrypts; with its Format.
-pub fn read_name_id(parent: &Element, sp_keys: &[&RsaPrivateKey], random: &dyn Random) -> Result<(String, Option<String>), XmlError> {
-    let unreadable = || XmlError(xmlenc::DecryptError.to_string());
+pub fn read_name_id(parent: &Element, sp_keys: &[&RsaPrivateKey], random: &dyn Random) -> Result<(String, Option<String>), SamlRule> {
+    let unreadable = || SamlRule::Undecryptable;
     let decrypted;
-    let name_id = match (parent.only_child(NS_SAML, "NameID")?, parent.only_child(NS_SAML, "EncryptedID")?) {
+    let child = |local| parent.only_child(NS_SAML, local).map_err(|_| SamlRule::Malformed);
+    let name_id = match (child("NameID")?, child("EncryptedID")?) {
         (Some(plain), None) => plain,
         (None, Some(encrypted)) => {
             let xml = sp_keys.iter().find_map(|key| xmlenc::decrypt(encrypted, key, random).ok()).ok_or_else(unreadable)?;
             decrypted = dom::parse_in(&xml, &encrypted.scope).map_err(|_| unreadable())?;
             if !decrypted.is(NS_SAML, "NameID") {
-                return Err(XmlError("the EncryptedID does not hold a NameID".into()));
+                return Err(SamlRule::Malformed);
             }
             &decrypted
         }
-        _ => return Err(XmlError(format!("the {} must hold one NameID or EncryptedID", parent.local))),
+        _ => return Err(SamlRule::Malformed),
     };
     match name_id.text() {
-        value if value.is_empty() => Err(XmlError("the NameID is empty".into())),
+        value if value.is_empty() => Err(SamlRule::SubjectMalformed),
         value => Ok((value, name_id.attr("Format").map(str::to_string))),
     }
 }
@@ -316,16 +324,16 @@ fn confirm_subject(subject: &Element, response_irt: Option<String>, p: &SamlProv
             continue;
         }
         let attempt = (|| {
-            let data = confirmation.required_child(NS_SAML, "SubjectConfirmationData").map_err(xml_denied)?;
+            let data = confirmation.required_child(NS_SAML, "SubjectConfirmationData").map_err(malformed)?;
             if data.attr("Recipient") != Some(p.acs_url.as_str()) {
-                return denied("the SubjectConfirmation's Recipient is not this ACS");
+                return denied(SamlRule::RecipientMismatch);
             }
             clock.not_before(data, "NotBefore")?;
             let until = clock
                 .not_on_or_after(data, "NotOnOrAfter")?
-                .ok_or_else(|| AuthError::AccessDenied("the SubjectConfirmationData has no NotOnOrAfter".into()))?;
+                .ok_or(AuthError::AccessDenied(SamlRule::ConfirmationUnbounded))?;
             let irt = match (data.attr("InResponseTo"), &response_irt) {
-                (Some(a), Some(b)) if a != b => return denied("the InResponseTo of the Response and the Assertion differ"),
+                (Some(a), Some(b)) if a != b => return denied(SamlRule::InResponseToDisagree),
                 (Some(a), _) => Some(a.to_string()),
                 (None, b) => b.clone(),
             };
@@ -336,7 +344,7 @@ fn confirm_subject(subject: &Element, response_irt: Option<String>, p: &SamlProv
             Err(e) => first_failure = first_failure.or(Some(e)),
         }
     }
-    Err(first_failure.unwrap_or_else(|| AuthError::AccessDenied("the Subject has no bearer SubjectConfirmation".into())))
+    Err(first_failure.unwrap_or(AuthError::AccessDenied(SamlRule::NoBearerConfirmation)))
 }
 
 /// Attribute name to values, in document order.
@@ -362,14 +370,14 @@ fn plain(value: &str, max: usize) -> bool {
 fn identity(name_id: &str, format: Option<&str>, attributes: &[(String, Vec<String>)], p: &SamlProviderConfig) -> Result<Identity, AuthError> {
     let user_id = first_value(attributes, &SUBJECT_ID_ATTRIBUTES).map(String::as_str).unwrap_or(name_id);
     if !plain(user_id, 1024) {
-        return denied("the assertion's subject identifier is empty or malformed");
+        return denied(SamlRule::SubjectMalformed);
     }
     let email = first_value(attributes, &p.attributes.email)
         .cloned()
         .or_else(|| (format == Some(FORMAT_EMAIL)).then(|| name_id.to_string()))
-        .ok_or_else(|| AuthError::AccessDenied("the assertion carries no email address".into()))?;
+        .ok_or(AuthError::AccessDenied(SamlRule::NoEmail))?;
     if !plain(&email, 320) || !email.contains('@') {
-        return denied("the assertion's email address is malformed");
+        return denied(SamlRule::EmailMalformed);
     }
     let name = first_value(attributes, &p.attributes.name).cloned().unwrap_or_else(|| email.clone());
     let groups: Vec<String> = p
