@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::config::Config;
+use crate::error::{AuthError, GrantRule, TokenRule};
 use crate::http::{Request, Response};
 use crate::testing::TestWorld;
 use crate::Service;
@@ -79,9 +80,21 @@ pub(crate) fn redeem(svc: &Service, w: &TestWorld, code: &str, now: u64) -> Resp
     svc.handle(&token_request(code, VERIFIER, CALLBACK), &w.at(now))
 }
 
+pub(crate) fn bearer_get(path: &str, token: &str) -> Request {
+    Request::new("GET", path).with_header("authorization", &format!("Bearer {token}"))
+}
+
 pub(crate) fn get_with_token(svc: &Service, w: &TestWorld, path: &str, token: &str, now: u64) -> Response {
     let req = Request::new("GET", path).with_header("authorization", &format!("Bearer {token}"));
     svc.handle(&req, &w.at(now))
+}
+
+/// The rule that refused `req` (which must be refused).
+pub(crate) fn refusal(svc: &Service, req: &Request, w: &TestWorld, now: u64) -> AuthError {
+    let (r, refusal) = svc.handle_with_refusal(req, &w.at(now));
+    let e = refusal.unwrap_or_else(|| panic!("not refused: {} {}", r.status, String::from_utf8_lossy(&r.body)));
+    assert_error(&r, e.status(), e.code());
+    e
 }
 
 pub(crate) fn assert_error(r: &Response, status: u16, code: &str) {
@@ -164,16 +177,16 @@ fn wrong_verifier_is_refused_and_burns_the_code() {
     let (svc, w) = (service(), TestWorld::default());
     let code = login(&svc, &w, T0);
     let wrong = "x".repeat(43);
-    assert_error(&svc.handle(&token_request(&code, &wrong, CALLBACK), &w.at(T0)), 400, "invalid_grant");
-    assert_error(&redeem(&svc, &w, &code, T0), 400, "invalid_grant");
+    assert_eq!(refusal(&svc, &token_request(&code, &wrong, CALLBACK), &w, T0), AuthError::InvalidGrant(GrantRule::VerifierMismatch));
+    assert_eq!(refusal(&svc, &token_request(&code, VERIFIER, CALLBACK), &w, T0), AuthError::InvalidGrant(GrantRule::CodeReused));
 }
 
 #[test]
 fn different_redirect_uri_is_refused() {
     let (svc, w) = (service(), TestWorld::default());
     let code = login(&svc, &w, T0);
-    let r = svc.handle(&token_request(&code, VERIFIER, "https://app.example.com/other"), &w.at(T0));
-    assert_error(&r, 400, "invalid_grant");
+    let req = token_request(&code, VERIFIER, "https://app.example.com/other");
+    assert_eq!(refusal(&svc, &req, &w, T0), AuthError::InvalidGrant(GrantRule::RedirectUriMismatch));
 }
 
 #[test]
@@ -183,8 +196,8 @@ fn reused_code_is_refused_and_revokes_the_first_tokens() {
     let first = json(&redeem(&svc, &w, &code, T0));
     let access = first["access_token"].as_str().unwrap();
     assert_eq!(get_with_token(&svc, &w, "/oauth2/userinfo", access, T0).status, 200);
-    assert_error(&redeem(&svc, &w, &code, T0 + 1), 400, "invalid_grant");
-    assert_error(&get_with_token(&svc, &w, "/oauth2/userinfo", access, T0 + 2), 401, "invalid_token");
+    assert_eq!(refusal(&svc, &token_request(&code, VERIFIER, CALLBACK), &w, T0 + 1), AuthError::InvalidGrant(GrantRule::CodeReused));
+    assert_eq!(refusal(&svc, &bearer_get("/oauth2/userinfo", access), &w, T0 + 2), AuthError::InvalidToken(TokenRule::Revoked));
 }
 
 #[test]
@@ -203,7 +216,7 @@ fn concurrent_redemptions_have_exactly_one_winner() {
 fn expired_code_is_refused() {
     let (svc, w) = (service(), TestWorld::default());
     let code = login(&svc, &w, T0);
-    assert_error(&redeem(&svc, &w, &code, T0 + 600), 400, "invalid_grant");
+    assert_eq!(refusal(&svc, &token_request(&code, VERIFIER, CALLBACK), &w, T0 + 600), AuthError::InvalidGrant(GrantRule::CodeInvalid));
 }
 
 #[test]
@@ -238,7 +251,7 @@ fn access_token_expires() {
     let code = login(&svc, &w, T0);
     let access = json(&redeem(&svc, &w, &code, T0))["access_token"].as_str().unwrap().to_string();
     assert_eq!(get_with_token(&svc, &w, "/users/me", &access, T0 + 3599).status, 200);
-    assert_error(&get_with_token(&svc, &w, "/users/me", &access, T0 + 3600), 401, "invalid_token");
+    assert_eq!(refusal(&svc, &bearer_get("/users/me", &access), &w, T0 + 3600), AuthError::InvalidToken(TokenRule::Expired));
 }
 
 #[test]
@@ -251,9 +264,13 @@ fn tampered_token_is_refused() {
     let forged = String::from_utf8(claims).unwrap().replace("\"alice\"", "\"admin\"");
     let forged = crate::encoding::b64url(forged.as_bytes());
     parts[1] = &forged;
-    assert_error(&get_with_token(&svc, &w, "/oauth2/userinfo", &parts.join("."), T0), 401, "invalid_token");
+    let forged = bearer_get("/oauth2/userinfo", &parts.join("."));
+    assert_eq!(refusal(&svc, &forged, &w, T0), AuthError::InvalidToken(TokenRule::BadSignature));
     let none_alg = format!("{}.{}.", crate::encoding::b64url(br#"{"alg":"none","kid":"test-hs256"}"#), parts[1]);
-    assert_error(&get_with_token(&svc, &w, "/oauth2/userinfo", &none_alg, T0), 401, "invalid_token");
+    assert_eq!(refusal(&svc, &bearer_get("/oauth2/userinfo", &none_alg), &w, T0), AuthError::InvalidToken(TokenRule::UnsupportedAlgorithm));
+    // The right kid with another algorithm of ours: the keyring refuses it too.
+    let other_alg = format!("{}.{}.{}", crate::encoding::b64url(br#"{"alg":"ES256","kid":"test-hs256"}"#), parts[1], parts[2]);
+    assert_eq!(refusal(&svc, &bearer_get("/oauth2/userinfo", &other_alg), &w, T0), AuthError::InvalidToken(TokenRule::BadSignature));
 }
 
 #[test]

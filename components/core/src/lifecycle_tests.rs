@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use crate::error::{AuthError, GrantRule};
 use crate::flow_tests::*;
 use crate::http::{Request, Response};
 use crate::testing::TestWorld;
@@ -30,8 +31,12 @@ fn post_form(svc: &Service, w: &TestWorld, path: &str, body: &str, now: u64) -> 
     svc.handle(&req, &w.at(now))
 }
 
+fn refresh_request(token: &str) -> Request {
+    Request::new("POST", "/oauth2/refresh").with_header("content-type", "application/json").with_body(json!({ "refresh_token": token }).to_string())
+}
+
 fn refresh(svc: &Service, w: &TestWorld, token: &str, now: u64) -> Response {
-    post_json(svc, w, "/oauth2/refresh", json!({ "refresh_token": token }), now)
+    svc.handle(&refresh_request(token), &w.at(now))
 }
 
 fn introspect(svc: &Service, w: &TestWorld, token: &str, now: u64) -> Value {
@@ -63,9 +68,10 @@ fn reused_refresh_token_revokes_the_whole_family() {
     let (svc, w) = (service_with(&[]), TestWorld::default());
     let first = tokens(&svc, &w, T0);
     let second = json(&refresh(&svc, &w, &s(&first, "refresh_token"), T0 + 10));
-    assert_error(&refresh(&svc, &w, &s(&first, "refresh_token"), T0 + 20), 400, "invalid_grant");
+    let again = |token: &str| refresh_request(token);
+    assert_eq!(refusal(&svc, &again(&s(&first, "refresh_token")), &w, T0 + 20), AuthError::InvalidGrant(GrantRule::RefreshReused));
     // Every token of the session is dead now.
-    assert_error(&refresh(&svc, &w, &s(&second, "refresh_token"), T0 + 21), 400, "invalid_grant");
+    assert_eq!(refusal(&svc, &again(&s(&second, "refresh_token")), &w, T0 + 21), AuthError::InvalidGrant(GrantRule::RefreshInvalid));
     assert_eq!(introspect(&svc, &w, &s(&second, "access_token"), T0 + 21), json!({ "active": false }));
     assert_eq!(introspect(&svc, &w, &s(&first, "access_token"), T0 + 21), json!({ "active": false }));
 }
