@@ -5,7 +5,7 @@
 mod body;
 mod credentials;
 mod discovery;
-mod introspect;
+mod introspection;
 mod oauth;
 mod providers;
 mod revoke;
@@ -109,12 +109,12 @@ impl Service {
             "/oauth2/providers" => only("GET").map(|_| providers::list(c, p)),
             "/oauth2/authorize" => only("GET").and_then(|_| oauth::authorize(req, c, p, world)),
             "/oauth2/callback" => only("GET").and_then(|_| oauth::callback(req, c, p, world)),
-            "/oauth2/token" => only("POST").and_then(|_| token::token(req, c, p, world)),
+            "/oauth2/token" => only("POST").and_then(|_| token::exchange(req, c, p, world)),
             "/oauth2/refresh" => only("POST").and_then(|_| token::refresh(req, c, world)),
-            "/oauth2/revoke" => only("POST").and_then(|_| revoke::revoke(req, c, world)),
-            "/oauth2/introspect" => only("POST").and_then(|_| introspect::introspect(req, c, world)),
-            "/oauth2/userinfo" => only("GET").and_then(|_| userinfo::userinfo(req, c, world)),
-            "/users/me" => only("GET").and_then(|_| userinfo::users_me(req, c, world)),
+            "/oauth2/revoke" => only("POST").and_then(|_| revoke::logout(req, c, world)),
+            "/oauth2/introspect" => only("POST").and_then(|_| introspection::introspect(req, c, world)),
+            "/oauth2/userinfo" => only("GET").and_then(|_| userinfo::current_user(req, c, world)),
+            "/users/me" => only("GET").and_then(|_| userinfo::current_user_profile(req, c, world)),
             "/client-credentials" => match method {
                 "POST" => credentials::create(req, c, world),
                 "GET" => credentials::list(req, c, world),

@@ -34,7 +34,7 @@ fn end(world: &World, lifetimes: &Lifetimes, claims: &AccessClaims) -> Result<()
 
 /// POST /oauth2/revoke. No credential at all (no bearer token, no token
 /// in the body) is 401, whatever the content type.
-pub fn revoke(req: &Request, config: &Config, world: &World) -> Result<Response, AuthError> {
+pub fn logout(req: &Request, config: &Config, world: &World) -> Result<Response, AuthError> {
     let lifetimes = Lifetimes::from(config);
     if req.header("authorization").is_some() {
         let claims = tokens::verify(world, config, req.bearer_token()?)?;

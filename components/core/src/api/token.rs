@@ -94,8 +94,8 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, AuthEr
     value.as_deref().filter(|v| !v.is_empty()).ok_or_else(|| AuthError::InvalidRequest(format!("{name} is required")))
 }
 
-/// POST /oauth2/token.
-pub fn token(req: &Request, config: &Config, providers: &Providers, world: &World) -> Result<Response, AuthError> {
+/// POST /oauth2/token: exchange a code, a refresh token or client credentials.
+pub fn exchange(req: &Request, config: &Config, providers: &Providers, world: &World) -> Result<Response, AuthError> {
     let query_idp = req.query_params()?.get("idp").map(String::from);
     let body = TokenRequest::parse(req)?;
     let idp = match (query_idp, &body.idp) {

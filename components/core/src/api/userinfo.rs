@@ -14,7 +14,7 @@ fn principal(req: &Request, config: &Config, world: &World) -> Result<Principal,
 }
 
 /// GET /oauth2/userinfo.
-pub fn userinfo(req: &Request, config: &Config, world: &World) -> Result<Response, AuthError> {
+pub fn current_user(req: &Request, config: &Config, world: &World) -> Result<Response, AuthError> {
     let body = match principal(req, config, world)? {
         Principal::User { user, .. } => json!({
             "sub": user.user_ref.provider_user_id,
@@ -39,7 +39,7 @@ pub fn userinfo(req: &Request, config: &Config, world: &World) -> Result<Respons
 }
 
 /// GET /users/me: the spec's `UserWithAdminStatus`.
-pub fn users_me(req: &Request, config: &Config, world: &World) -> Result<Response, AuthError> {
+pub fn current_user_profile(req: &Request, config: &Config, world: &World) -> Result<Response, AuthError> {
     let body = match principal(req, config, world)? {
         Principal::User { user, .. } => json!({
             "principal_type": "user",

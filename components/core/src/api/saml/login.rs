@@ -13,7 +13,7 @@ use crate::ports::World;
 use crate::saml::authn_request::{authn_request_xml, redirect_url};
 
 /// GET /saml/{provider}/login.
-pub fn login(req: &Request, provider_id: &str, config: &Config, world: &World) -> Result<Response, AuthError> {
+pub fn initiate(req: &Request, provider_id: &str, config: &Config, world: &World) -> Result<Response, AuthError> {
     let p = enabled(config, provider_id)?;
     let q = req.query_params()?;
     let client = ClientRequest::validate(

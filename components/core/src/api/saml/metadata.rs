@@ -36,7 +36,7 @@ pub fn providers(config: &Config) -> Response {
 }
 
 /// GET /saml/{provider}/metadata: the SP EntityDescriptor.
-pub fn metadata(provider_id: &str, config: &Config) -> Result<Response, AuthError> {
+pub fn entity_descriptor(provider_id: &str, config: &Config) -> Result<Response, AuthError> {
     let p = enabled(config, provider_id)?;
     Ok(Response { status: 200, headers: vec![("content-type".into(), MEDIA_TYPE.into())], body: sp_entity_descriptor(p).into_bytes() })
 }

@@ -21,8 +21,8 @@ use crate::ports::World;
 pub fn provider_route(req: &Request, rest: &str, config: &Config, world: &World) -> Result<Response, AuthError> {
     let only_get = || if req.method == "GET" { Ok(()) } else { Err(AuthError::MethodNotAllowed("GET")) };
     match rest.split_once('/') {
-        Some((id, "metadata")) if !id.is_empty() => only_get().and_then(|_| metadata::metadata(id, config)),
-        Some((id, "login")) if !id.is_empty() => only_get().and_then(|_| login::login(req, id, config, world)),
+        Some((id, "metadata")) if !id.is_empty() => only_get().and_then(|_| metadata::entity_descriptor(id, config)),
+        Some((id, "login")) if !id.is_empty() => only_get().and_then(|_| login::initiate(req, id, config, world)),
         _ => Err(AuthError::NotFound("no such endpoint".into())),
     }
 }
