@@ -29,7 +29,7 @@ pub mod ports;
 pub mod saml;
 pub mod store;
 pub(crate) mod timefmt;
-pub(crate) mod upstream;
+pub mod upstream;
 pub mod values;
 
 #[cfg(any(test, feature = "testing"))]
