@@ -3,5 +3,6 @@
 
 pub mod devclock;
 pub mod engine;
+pub mod limits;
 pub mod server;
 pub mod state;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -25,6 +25,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::WasiHttpView;
 
 use super::engine::{wt, MAX_INSTANCES};
+use super::limits::{self, BodyError, Buffered, Limits, RateLimitedLog};
 use super::state::{Services, State};
 
 /// Requests carry forms and JSON, never uploads.
@@ -42,6 +43,8 @@ pub struct Server {
     pre: ProxyPre<State>,
     services: Services,
     instances: Arc<Semaphore>,
+    limits: Limits,
+    accept_errors: RateLimitedLog,
     /// Set when the shutdown grace period is over: running guests stop at
     /// their next epoch tick.
     abort_guests: Arc<AtomicBool>,
@@ -87,12 +90,33 @@ fn too_large() -> Response<HyperOutgoingBody> {
     )
 }
 
+/// The client's body could not be read: its mistake (4xx), or a host
+/// too busy to buffer it (503).
+fn body_refusal(e: BodyError) -> Response<HyperOutgoingBody> {
+    let mut response = match e {
+        BodyError::TooLarge => return too_large(),
+        BodyError::TimedOut => json_response(StatusCode::REQUEST_TIMEOUT, "invalid_request", "the request body did not arrive in time"),
+        BodyError::Malformed => json_response(StatusCode::BAD_REQUEST, "invalid_request", "the request body is malformed (chunked encoding or Content-Length)"),
+        BodyError::Busy => {
+            let mut r = json_response(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "the service is busy; retry later");
+            r.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
+    };
+    response.headers_mut().insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 impl Server {
     pub fn new(pre: ProxyPre<State>, services: Services) -> Self {
+        let connections = limits::connection_limit();
+        tracing::info!(max_connections = connections, "connection limit");
         Self {
             pre,
             services,
             instances: Arc::new(Semaphore::new(MAX_INSTANCES as usize)),
+            limits: Limits::new(connections),
+            accept_errors: RateLimitedLog::new(),
             abort_guests: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -107,13 +131,20 @@ impl Server {
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {
+            // At the connection cap, new clients wait in the listen backlog.
+            let permit = tokio::select! {
+                () = &mut shutdown => break,
+                permit = Arc::clone(&self.limits.connections).acquire_owned() => permit.context("connection limit closed")?,
+            };
             let (stream, client) = tokio::select! {
                 () = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
-                        // E.g. EMFILE: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
+                        // E.g. EMFILE: back off instead of spinning, and log it once a second.
+                        if let Some(suppressed) = self.accept_errors.admit(Instant::now()) {
+                            tracing::warn!(error = %e, suppressed, "accept failed");
+                        }
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
@@ -131,6 +162,7 @@ impl Server {
                 .serve_connection(TokioIo::new(stream), service);
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
+                let _permit = permit;
                 if let Err(e) = connection.await {
                     tracing::debug!(error = %e, "connection ended with an error");
                 }
@@ -176,8 +208,8 @@ impl Server {
     }
 
     async fn run_component(&self, req: Request<Incoming>, client: SocketAddr) -> Result<Response<HyperOutgoingBody>> {
-        let req = match buffer(req, client).await? {
-            Ok(req) => req,
+        let (req, budget) = match self.buffer(req, client).await? {
+            Ok(buffered) => buffered,
             Err(refusal) => return Ok(refusal),
         };
         let permit = Arc::clone(&self.instances).acquire_owned().await.context("instance limit closed")?;
@@ -190,7 +222,7 @@ impl Server {
         // The guest runs in its own task: it may keep streaming the body
         // after it has handed us the response head.
         let task = tokio::spawn(async move {
-            let _permit = permit;
+            let _permits = (permit, budget);
             let run = async {
                 let proxy = pre.instantiate_async(&mut store).await.map_err(wt).context("instantiating the component")?;
                 proxy
@@ -242,21 +274,25 @@ impl Server {
 /// The request with its (small) body buffered, so the limit holds for
 /// chunked bodies too and the guest never waits on a slow client, and
 /// with the client address the component trusts; or the refusal.
-async fn buffer(req: Request<Incoming>, client: SocketAddr) -> Result<Result<Request<Full<Bytes>>, Response<HyperOutgoingBody>>> {
-    let declared = req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Ok(Err(too_large()));
+type Buffering = Result<(Request<Full<Bytes>>, Option<tokio::sync::OwnedSemaphorePermit>), Response<HyperOutgoingBody>>;
+
+impl Server {
+    async fn buffer(&self, req: Request<Incoming>, client: SocketAddr) -> Result<Buffering> {
+        let declared = req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return Ok(Err(too_large()));
+        }
+        let (mut parts, body) = req.into_parts();
+        if parts.uri.authority().is_none() && !parts.headers.contains_key(http::header::HOST) {
+            return Ok(Err(json_response(StatusCode::BAD_REQUEST, "invalid_request", "missing Host header")));
+        }
+        let deadline = Instant::now() + limits::BODY_READ_TIMEOUT;
+        let Buffered { bytes, _budget } = match limits::read_body(body, MAX_BODY_BYTES, &self.limits.body_budget, deadline).await {
+            Ok(buffered) => buffered,
+            Err(e) => return Ok(Err(body_refusal(e))),
+        };
+        let ip = HeaderValue::from_str(&client.ip().to_string()).context("client address")?;
+        parts.headers.insert(CLIENT_IP_HEADER, ip);
+        Ok(Ok((Request::from_parts(parts, Full::new(bytes)), _budget)))
     }
-    let (mut parts, body) = req.into_parts();
-    if parts.uri.authority().is_none() && !parts.headers.contains_key(http::header::HOST) {
-        return Ok(Err(json_response(StatusCode::BAD_REQUEST, "invalid_request", "missing Host header")));
-    }
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Ok(Err(too_large())),
-        Err(e) => return Err(anyhow!("reading the request body: {e}")),
-    };
-    let ip = HeaderValue::from_str(&client.ip().to_string()).context("client address")?;
-    parts.headers.insert(CLIENT_IP_HEADER, ip);
-    Ok(Ok(Request::from_parts(parts, Full::new(body))))
 }

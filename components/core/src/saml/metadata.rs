@@ -3,7 +3,7 @@
 
 use crate::config::saml::SamlProviderConfig;
 use super::xml::escape;
-use super::{cert, BINDING_POST, BINDING_REDIRECT, NS_DS, NS_MD, NS_SAMLP};
+use super::{cert, xmlenc, BINDING_POST, BINDING_REDIRECT, NS_DS, NS_MD, NS_SAMLP};
 
 /// The media type of SAML metadata (RFC 7580 registration in SAML Metadata §4.1.1).
 pub const MEDIA_TYPE: &str = "application/samlmetadata+xml";
@@ -13,11 +13,11 @@ pub const MEDIA_TYPE: &str = "application/samlmetadata+xml";
 /// NameIDFormat, and the HTTP-POST AssertionConsumerService.
 pub fn sp_entity_descriptor(p: &SamlProviderConfig) -> String {
     let cert = cert::der_to_base64(&p.sp_cert);
-    let key_descriptor = |usage: &str| {
-        format!(
-            "<md:KeyDescriptor use=\"{usage}\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
-        )
-    };
+    let key_info = format!("<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>");
+    // IdPs that read the encryption KeyDescriptor pick what we decrypt.
+    let methods: String = xmlenc::SUPPORTED.iter().map(|uri| format!("<md:EncryptionMethod Algorithm=\"{uri}\"/>")).collect();
+    let signing = format!("<md:KeyDescriptor use=\"signing\">{key_info}</md:KeyDescriptor>");
+    let encryption = format!("<md:KeyDescriptor use=\"encryption\">{key_info}{methods}</md:KeyDescriptor>");
     let slo = escape(&p.slo_url);
     format!(
         concat!(
@@ -37,8 +37,8 @@ pub fn sp_entity_descriptor(p: &SamlProviderConfig) -> String {
         samlp = NS_SAMLP,
         entity = escape(&p.sp_entity_id),
         signed = p.sign_authn_requests,
-        signing = key_descriptor("signing"),
-        encryption = key_descriptor("encryption"),
+        signing = signing,
+        encryption = encryption,
         redirect = BINDING_REDIRECT,
         post = BINDING_POST,
         slo = slo,

@@ -207,7 +207,10 @@ fn decrypt_assertion(encrypted: &Element, p: &SamlProviderConfig, random: &dyn R
     // One answer for every failure from here to a parsed element: what
     // went wrong inside decryption is nobody's business (padding oracles).
     let undecryptable = AuthError::AccessDenied(SamlRule::Undecryptable);
-    let plain = xmlenc::decrypt(encrypted, &p.sp_key.key, random).map_err(|_| undecryptable.clone())?;
+    let plain = xmlenc::decrypt(encrypted, &p.sp_key.key, random).map_err(|e| match e {
+        xmlenc::XmlEncError::Unsupported(alg) => AuthError::AccessDenied(SamlRule::UnsupportedEncryption(alg)),
+        xmlenc::XmlEncError::Failed(_) => undecryptable.clone(),
+    })?;
     dom::parse_in(&plain, &encrypted.scope).map_err(|_| undecryptable)
 }
 

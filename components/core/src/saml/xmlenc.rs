@@ -14,6 +14,7 @@ use sha2::Sha256;
 
 use super::dom::Element;
 use super::NS_DS;
+use crate::error::EncryptionAlgorithm;
 use crate::ports::Random;
 
 /// The XML Encryption namespace.
@@ -24,6 +25,31 @@ const NS_XENC11: &str = "http://www.w3.org/2009/xmlenc11#";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the encrypted assertion cannot be decrypted with the SP key")]
 pub struct DecryptError;
+
+/// Why an encrypted element was not decrypted: an algorithm we refuse
+/// (named: the algorithm URIs are plaintext, so naming them reveals
+/// nothing), or any failure at all of the decryption itself (one answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum XmlEncError {
+    /// The message names an algorithm we do not accept.
+    Unsupported(EncryptionAlgorithm),
+    /// Anything else.
+    Failed(DecryptError),
+}
+
+const RSA_1_5: &str = "http://www.w3.org/2001/04/xmlenc#rsa-1_5";
+const OAEP: [&str; 2] = ["http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p", "http://www.w3.org/2009/xmlenc11#rsa-oaep"];
+
+/// The algorithms the SP metadata advertises, in order of preference
+/// (SAML Metadata §2.4.1.1 `EncryptionMethod`).
+pub const SUPPORTED: [&str; 6] = [
+    "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+    "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+    "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+    "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+    OAEP[1],
+    OAEP[0],
+];
 
 /// The content cipher.
 #[derive(Clone, Copy)]
@@ -162,22 +188,24 @@ fn content_key(encrypted_key: &Element, sp_key: &RsaPrivateKey, random: &dyn Ran
 
 /// Decrypt the `xenc:EncryptedData` of an `EncryptedAssertion` (or
 /// `EncryptedID`) into the XML text of the element it carries.
-pub fn decrypt(encrypted: &Element, sp_key: &RsaPrivateKey, random: &dyn Random) -> Result<Vec<u8>, DecryptError> {
-    let data = encrypted.only_child(NS_XENC, "EncryptedData").ok().flatten().ok_or(DecryptError)?;
+pub fn decrypt(encrypted: &Element, sp_key: &RsaPrivateKey, random: &dyn Random) -> Result<Vec<u8>, XmlEncError> {
+    let failed = XmlEncError::Failed(DecryptError);
+    let data = encrypted.only_child(NS_XENC, "EncryptedData").ok().flatten().ok_or(failed.clone())?;
     if data.attr("Type").is_some_and(|t| t != "http://www.w3.org/2001/04/xmlenc#Element") {
-        return Err(DecryptError);
+        return Err(failed);
     }
-    let content = algorithm_of(data, NS_XENC, "EncryptionMethod").and_then(Content::from_uri).ok_or(DecryptError)?;
+    let content_uri = algorithm_of(data, NS_XENC, "EncryptionMethod").ok_or(failed.clone())?;
+    let content = Content::from_uri(content_uri).ok_or(XmlEncError::Unsupported(EncryptionAlgorithm::Content))?;
     // The EncryptedKey sits in EncryptedData's KeyInfo or beside EncryptedData.
     let in_key_info = data.only_child(NS_DS, "KeyInfo").ok().flatten().into_iter().flat_map(|k| k.children_named(NS_XENC, "EncryptedKey"));
-    let beside = encrypted.children_named(NS_XENC, "EncryptedKey");
-    let key = in_key_info
-        .chain(beside)
-        .take(4)
-        .filter_map(|k| content_key(k, sp_key, random))
-        .find(|k| k.len() == content.key_len())
-        .ok_or(DecryptError)?;
-    content.decrypt(&key, &cipher_value(data).ok_or(DecryptError)?).ok_or(DecryptError)
+    let keys: Vec<&Element> = in_key_info.chain(encrypted.children_named(NS_XENC, "EncryptedKey")).take(4).collect();
+    let transports: Vec<&str> = keys.iter().filter_map(|k| algorithm_of(k, NS_XENC, "EncryptionMethod")).collect();
+    if !transports.is_empty() && !transports.iter().any(|t| OAEP.contains(t)) {
+        let refused = if transports.contains(&RSA_1_5) { EncryptionAlgorithm::Rsa15 } else { EncryptionAlgorithm::KeyTransport };
+        return Err(XmlEncError::Unsupported(refused));
+    }
+    let key = keys.into_iter().filter_map(|k| content_key(k, sp_key, random)).find(|k| k.len() == content.key_len()).ok_or(failed.clone())?;
+    content.decrypt(&key, &cipher_value(data).ok_or(failed.clone())?).ok_or(failed)
 }
 
 #[cfg(test)]
@@ -233,7 +261,7 @@ mod tests {
         assert_eq!(decrypt(&doc, sp_key(), &SeqRandom::default()).unwrap(), PLAIN);
         // Wrapped for someone else: no key.
         let xml = envelope("http://www.w3.org/2001/04/xmlenc#aes128-cbc", "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p", &wrap(&key, other_key()), &cbc128(&key, PLAIN));
-        assert_eq!(decrypt(&parse(xml.as_bytes()).unwrap(), sp_key(), &SeqRandom::default()), Err(DecryptError));
+        assert_eq!(decrypt(&parse(xml.as_bytes()).unwrap(), sp_key(), &SeqRandom::default()), Err(XmlEncError::Failed(DecryptError)));
     }
 
     #[test]
@@ -249,7 +277,7 @@ mod tests {
         let last = data.len() - 1;
         data[last] ^= 1;
         let xml = envelope(method, "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p", &wrap(&key, sp_key()), &data);
-        assert_eq!(decrypt(&parse(xml.as_bytes()).unwrap(), sp_key(), &SeqRandom::default()), Err(DecryptError));
+        assert_eq!(decrypt(&parse(xml.as_bytes()).unwrap(), sp_key(), &SeqRandom::default()), Err(XmlEncError::Failed(DecryptError)));
     }
 
     #[test]
@@ -257,9 +285,14 @@ mod tests {
         let key = [3u8; 16];
         let wrapped = rsa::RsaPublicKey::from(sp_key()).encrypt(&mut rand_core::OsRng, rsa::Pkcs1v15Encrypt, &key).unwrap();
         let xml = envelope("http://www.w3.org/2001/04/xmlenc#aes128-cbc", "http://www.w3.org/2001/04/xmlenc#rsa-1_5", &wrapped, &cbc128(&key, PLAIN));
-        assert_eq!(decrypt(&parse(xml.as_bytes()).unwrap(), sp_key(), &SeqRandom::default()), Err(DecryptError));
+        let refused = Err(XmlEncError::Unsupported(EncryptionAlgorithm::Rsa15));
+        assert_eq!(decrypt(&parse(xml.as_bytes()).unwrap(), sp_key(), &SeqRandom::default()), refused);
+        // An unknown content cipher is named too.
+        let xml = envelope("http://www.w3.org/2001/04/xmlenc#tripledes-cbc", "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p", &wrap(&key, sp_key()), &cbc128(&key, PLAIN));
+        let refused = Err(XmlEncError::Unsupported(EncryptionAlgorithm::Content));
+        assert_eq!(decrypt(&parse(xml.as_bytes()).unwrap(), sp_key(), &SeqRandom::default()), refused);
         // A 16-byte key for AES-256.
         let xml = envelope("http://www.w3.org/2001/04/xmlenc#aes256-cbc", "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p", &wrap(&key, sp_key()), &cbc128(&key, PLAIN));
-        assert_eq!(decrypt(&parse(xml.as_bytes()).unwrap(), sp_key(), &SeqRandom::default()), Err(DecryptError));
+        assert_eq!(decrypt(&parse(xml.as_bytes()).unwrap(), sp_key(), &SeqRandom::default()), Err(XmlEncError::Failed(DecryptError)));
     }
 }

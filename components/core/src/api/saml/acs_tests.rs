@@ -294,6 +294,51 @@ fn unsolicited_responses_only_where_allowed() {
 }
 
 #[test]
+fn an_unsolicited_encrypted_assertion_is_matched_by_issuer_and_its_audience_checked_after_decryption() {
+    // SAML Profiles §4.1.4.2: the Audience may be inside the ciphertext.
+    let (svc, w) = (service(r#", "allow_idp_initiated": true"#), TestWorld::default());
+    let spec = ResponseSpec::new(None, T0);
+    let encrypted = encrypt_for(&sign(&spec.assertion(), &spec.assertion_id, other_key()), "EncryptedAssertion", sp_key());
+    let r = post_acs(&svc, &w, &spec.response_with(&encrypted), None);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    // For another SP: refused once decrypted.
+    let mut other = ResponseSpec::new(None, T0);
+    other.assertion_id = "_other-sp".into();
+    other.audience = "https://other-sp.example".into();
+    let encrypted = encrypt_for(&sign(&other.assertion(), &other.assertion_id, other_key()), "EncryptedAssertion", sp_key());
+    assert_eq!(acs_refusal(&svc, &w, &other.response_with(&encrypted), None), SamlRule::AudienceMismatch);
+}
+
+#[test]
+fn an_assertion_in_extensions_is_refused_even_next_to_a_signed_one() {
+    // SAML Core §3.2.1: no SAML-namespace element in Extensions.
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let spec = ResponseSpec::new(Some(&id), T0);
+    let mut stray = spec.clone();
+    stray.assertion_id = "_stray".into();
+    let signed = sign(&spec.assertion(), &spec.assertion_id, other_key());
+    let xml = spec.response_with(&format!("<samlp:Extensions>{}</samlp:Extensions>{signed}", stray.assertion()));
+    assert_eq!(acs_refusal(&svc, &w, &xml, Some(&rs)), SamlRule::AssertionCount);
+    // The same Response without the stray assertion is accepted.
+    fragment(&post_acs(&svc, &w, &spec.response_with(&signed), Some(&rs)));
+}
+
+#[test]
+fn an_unsupported_encryption_algorithm_is_named() {
+    let (svc, w) = (service(""), TestWorld::default());
+    let (id, rs) = start_login(&svc, &w, "");
+    let spec = ResponseSpec::new(Some(&id), T0);
+    let encrypted = encrypt_for(&sign(&spec.assertion(), &spec.assertion_id, other_key()), "EncryptedAssertion", sp_key())
+        .replace("http://www.w3.org/2009/xmlenc11#aes256-gcm", "http://www.w3.org/2001/04/xmlenc#tripledes-cbc");
+    assert!(encrypted.contains("tripledes-cbc"));
+    let rule = acs_refusal(&svc, &w, &spec.response_with(&encrypted), Some(&rs));
+    assert_eq!(rule, SamlRule::UnsupportedEncryption(crate::error::EncryptionAlgorithm::Content));
+    let r = post_acs(&svc, &w, &spec.response_with(&encrypted), Some(&rs));
+    assert!(json(&r)["error_description"].as_str().unwrap().contains("AES-CBC or AES-GCM"));
+}
+
+#[test]
 fn encrypted_assertions_are_decrypted_with_the_sp_key() {
     let (svc, w) = (service(""), TestWorld::default());
     let (id, rs) = start_login(&svc, &w, "");
