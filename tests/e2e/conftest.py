@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 import requests
 
-from spec import REPO
+from spec import REPO, SPEC, SPEC_MISSING
+
+
+def pytest_report_header(config):
+    if SPEC is None:
+        return f"!!! {SPEC_MISSING} !!!"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SPEC is None:
+        terminalreporter.write_line(f"!!! {SPEC_MISSING} (set TMI_SPEC to check them) !!!", red=True, bold=True)
 
 HOST_BIN = Path(os.environ.get("TMI_HOST_BIN", REPO / "target" / "release" / "tmi-auth-host"))
 CALLBACK = "http://localhost:4200/oauth2/callback"

@@ -18,7 +18,11 @@ from openapi_schema_validator import OAS30Validator
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC_PATH = Path(os.environ.get("TMI_SPEC", REPO.parent / "shared" / "spec" / "tmi-auth-openapi.json"))
-SPEC = json.loads(SPEC_PATH.read_text())
+# The spec lives beside the project in CI, not in a user's clone: without
+# it, statuses and error codes are still checked, bodies are not validated
+# (conftest.py says so loudly), and the schemathesis run is skipped.
+SPEC = json.loads(SPEC_PATH.read_text()) if SPEC_PATH.exists() else None
+SPEC_MISSING = f"{SPEC_PATH} is absent: response bodies are NOT validated against the OpenAPI spec"
 
 
 def _resolve(node):
@@ -65,8 +69,8 @@ def assert_valid(response, path, method, status=None):
     status = status or response.status_code
     assert response.status_code == status, (response.status_code, response.text)
     assert response.headers["content-type"].startswith("application/json"), response.headers
-    schema = response_schema(path, method, status)
-    OAS30Validator(schema).validate(response.json())
+    if SPEC is not None:
+        OAS30Validator(response_schema(path, method, status)).validate(response.json())
     return response.json()
 
 
@@ -74,7 +78,9 @@ def assert_error(response, status, error=None):
     """A refusal: the given status and the spec's Error body."""
     assert response.status_code == status, (response.status_code, response.text)
     body = response.json()
-    OAS30Validator(_normalise({"$ref": "#/components/schemas/Error"})).validate(body)
+    assert set(body) >= {"error", "error_description"}, body
+    if SPEC is not None:
+        OAS30Validator(_normalise({"$ref": "#/components/schemas/Error"})).validate(body)
     if error:
         assert body["error"] == error, body
     return body

@@ -190,6 +190,20 @@ fn cc_grant(svc: &Service, w: &TestWorld, id: &str, secret: &str, now: u64) -> R
 }
 
 #[test]
+fn optional_credential_fields_may_be_absent_but_not_null() {
+    let (svc, w) = (service_with(&[]), TestWorld::default());
+    let access = s(&tokens(&svc, &w, T0), "access_token");
+    for body in [json!({"name": "n", "expires_at": null}), json!({"name": "n", "description": null})] {
+        let req = Request::new("POST", "/client-credentials")
+            .with_header("authorization", &format!("Bearer {access}"))
+            .with_header("content-type", "application/json")
+            .with_body(body.to_string());
+        assert_error(&svc.handle(&req, &w.at(T0)), 400, "invalid_request");
+    }
+    assert_eq!(create_credential(&svc, &w, &access, "n", T0).status, 201);
+}
+
+#[test]
 fn client_credentials_full_cycle() {
     let (svc, w) = (service_with(&[]), TestWorld::default());
     let access = s(&tokens(&svc, &w, T0), "access_token");

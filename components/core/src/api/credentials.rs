@@ -24,9 +24,16 @@ fn owner(req: &Request, config: &Config, world: &World) -> Result<User, AuthErro
 #[serde(deny_unknown_fields)]
 struct CreateRequest {
     name: String,
+    #[serde(default, deserialize_with = "not_null")]
     description: Option<String>,
-    #[serde(alias = "expiresAt")]
+    #[serde(default, alias = "expiresAt", deserialize_with = "not_null")]
     expires_at: Option<String>,
+}
+
+/// An optional field may be absent, but not `null` (the spec's types are
+/// not nullable).
+fn not_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// POST /client-credentials: 201 with the secret, shown this once.
