@@ -84,8 +84,8 @@ pub fn claimed_issuer(root: &Element) -> Option<String> {
 /// a (plain) assertion's SubjectConfirmationData (unverified: only to find
 /// the pending request, whose ID the validated Response must then carry).
 pub fn claimed_in_response_to(root: &Element) -> Option<&str> {
-    root.attr("InResponseTo").or_else(|| {
-        root.descendants().into_iter().filter(|e| e.is(NS_SAML, "SubjectConfirmationData")).find_map(|e| e.attr("InResponseTo"))
+    in_response_to(root).or_else(|| {
+        root.descendants().into_iter().filter(|e| e.is(NS_SAML, "SubjectConfirmationData")).find_map(in_response_to)
     })
 }
 
@@ -93,6 +93,12 @@ pub fn claimed_in_response_to(root: &Element) -> Option<&str> {
 /// an IdP-initiated login).
 pub fn claimed_audiences(root: &Element) -> Vec<String> {
     root.descendants().into_iter().filter(|e| e.is(NS_SAML, "Audience")).map(Element::text).collect()
+}
+
+/// An element's InResponseTo. An empty one is none: IdPs such as samlify
+/// send `InResponseTo=""` in unsolicited Responses.
+fn in_response_to(e: &Element) -> Option<&str> {
+    e.attr("InResponseTo").filter(|irt| !irt.is_empty())
 }
 
 /// Whether any `ID` attribute value occurs twice in the document.
@@ -245,7 +251,7 @@ fn check_response(response: &Element, p: &SamlProviderConfig, clock: &Clock) -> 
     if status.attr("Value") != Some(STATUS_SUCCESS) {
         return denied(SamlRule::StatusNotSuccess);
     }
-    Ok(response.attr("InResponseTo").map(str::to_string))
+    Ok(in_response_to(response).map(str::to_string))
 }
 
 fn check_assertion(
@@ -335,7 +341,7 @@ fn confirm_subject(subject: &Element, response_irt: Option<String>, p: &SamlProv
             let until = clock
                 .not_on_or_after(data, "NotOnOrAfter")?
                 .ok_or(AuthError::AccessDenied(SamlRule::ConfirmationUnbounded))?;
-            let irt = match (data.attr("InResponseTo"), &response_irt) {
+            let irt = match (in_response_to(data), &response_irt) {
                 (Some(a), Some(b)) if a != b => return denied(SamlRule::InResponseToDisagree),
                 (Some(a), _) => Some(a.to_string()),
                 (None, b) => b.clone(),
@@ -377,7 +383,9 @@ fn identity(name_id: &str, format: Option<&str>, attributes: &[(String, Vec<Stri
     }
     let email = first_value(attributes, &p.attributes.email)
         .cloned()
-        .or_else(|| (format == Some(FORMAT_EMAIL)).then(|| name_id.to_string()))
+        // A NameID of the email format, or of no stated format when we asked
+        // for emailAddress (samlify leaves Format out).
+        .or_else(|| (format.unwrap_or(&p.name_id_format) == FORMAT_EMAIL).then(|| name_id.to_string()))
         .ok_or(AuthError::AccessDenied(SamlRule::NoEmail))?;
     if !plain(&email, 320) || !email.contains('@') {
         return denied(SamlRule::EmailMalformed);
