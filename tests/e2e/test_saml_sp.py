@@ -124,6 +124,10 @@ def test_metadata_is_a_complete_sp_entity_descriptor(saml_host, sp):
     slo = {e.get("Binding"): e.get("Location") for e in sso.xpath("md:SingleLogoutService", namespaces=NS)}
     assert slo == {REDIRECT: saml_host.url("/saml/slo"), POST: saml_host.url("/saml/slo")}
     assert sso.xpath("md:NameIDFormat/text()", namespaces=NS) == ["urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"]
+    # The encryption KeyDescriptor lists what we decrypt, so IdPs that read it pick AES and RSA-OAEP.
+    methods = sso.xpath("md:KeyDescriptor[@use='encryption']/md:EncryptionMethod/@Algorithm", namespaces=NS)
+    assert "http://www.w3.org/2009/xmlenc11#aes256-gcm" in methods and "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p" in methods
+    assert not any("rsa-1_5" in m or "tripledes" in m for m in methods)
     # Schema order: KeyDescriptor, SingleLogoutService, NameIDFormat, AssertionConsumerService.
     order = [etree.QName(e).localname for e in sso]
     assert order == ["KeyDescriptor", "KeyDescriptor", "SingleLogoutService", "SingleLogoutService", "NameIDFormat", "AssertionConsumerService"]
