@@ -6,6 +6,7 @@ Responses; both are read as absent."""
 
 import json
 import subprocess
+import time
 
 import jwt
 import pytest
@@ -66,9 +67,11 @@ def test_an_idp_initiated_login_from_samlify(samlify_world, encrypt):
     assert claims["email"] == email and claims["idp"] == "samlify"
     me = requests.get(host.url("/oauth2/userinfo"), headers=bearer(tokens["access_token"]))
     assert me.status_code == 200 and me.json()["email"] == email
-    # The same Response again is a replay.
+    # The same Response again is a replay, and the host's log says why it was refused.
     again = requests.post(host.url("/saml/acs"), data={"SAMLResponse": response}, allow_redirects=False)
     assert again.status_code == 401, again.text
+    time.sleep(0.2)
+    assert "refused POST /saml/acs: access_denied: the assertion has been used before" in host.log.read_text()
 
 
 def test_an_encrypted_assertion_goes_to_the_provider_its_hidden_audience_names(samlify_world):
