@@ -1,5 +1,6 @@
 //! `serve`: assembles the host from the command line and runs it.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,16 +10,19 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::capabilities::config::ConfigStore;
 use crate::capabilities::keyring;
+use crate::capabilities::keyvalue::memory::MemoryBackend;
 use crate::capabilities::keyvalue::redb::RedbBackend;
-use crate::capabilities::keyvalue::KvBackend;
+use crate::capabilities::keyvalue::redis::{RedisBackend, RedisSettings};
+use crate::capabilities::keyvalue::{sweep, KvBackend};
 use crate::capabilities::outbound::OutboundPolicy;
 use crate::cli::ServeArgs;
 use crate::runtime::devclock::{self, OffsetClock};
 use crate::runtime::engine::{self, wt};
 use crate::runtime::server::Server;
 use crate::runtime::state::{Services, State};
+use crate::metrics::Metrics;
 use crate::secrets::Secrets;
-use crate::settings::Settings;
+use crate::settings::{Backend, Settings, StoreSettings};
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
     let data_dir = &args.data_dir;
@@ -33,16 +37,29 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     tracing::info!(keys = %keyring.describe(), "keyring ready");
     let outbound = OutboundPolicy::new(&settings.allowed_outbound_hosts()?)?;
     let pre = component(&args)?;
-    let kv = open_store(data_dir)?;
+    let metrics = Arc::new(Metrics::new());
+    let dev_clock = dev_clock(args.dev);
+    let store = settings.store()?;
+    let kv = open_store(&store, data_dir, &secrets)?;
+    if store.backend != Backend::Redis {
+        let clock = dev_clock.clone().map_or_else(sweep::system_clock, |c| Arc::new(move || c.seconds()) as sweep::Clock);
+        sweep::spawn(Arc::downgrade(&kv), Duration::from_secs(store.sweep_interval.unwrap_or(60).max(1)), clock, Arc::clone(&metrics));
+    }
+    if let Some(addr) = args.metrics_listen {
+        let listener = crate::metrics::listen(addr).await?;
+        tracing::info!(listen = %listener.local_addr()?, "metrics at /metrics");
+        tokio::spawn(crate::metrics::serve(listener, Arc::clone(&metrics)));
+    }
     let services = Services {
-        kv: Arc::clone(&kv) as Arc<dyn KvBackend>,
+        kv: Arc::clone(&kv),
         config: Arc::new(ConfigStore { settings: Arc::new(settings), secrets }),
         keyring: Arc::new(keyring),
         outbound,
-        dev_clock: dev_clock(args.dev),
+        metrics,
+        dev_clock,
     };
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, dev = args.dev, "tmi-auth-host ready");
+    tracing::info!(listen = %listener.local_addr()?, dev = args.dev, store = kv.name(), "tmi-auth-host ready");
     Arc::new(Server::new(pre, services)).serve(listener, shutdown_signal()).await?;
     close_store(kv).await;
     Ok(())
@@ -60,16 +77,39 @@ fn component(args: &ServeArgs) -> Result<ProxyPre<State>> {
     ProxyPre::new(pre).map_err(wt).context("the component does not export wasi:http/incoming-handler@0.2")
 }
 
-fn open_store(data_dir: &std::path::Path) -> Result<Arc<RedbBackend>> {
-    let path = data_dir.join("store.redb");
-    let kv = RedbBackend::open(&path)
-        .with_context(|| format!("opening the key-value store {} (is another host using this data directory?)", path.display()))?;
-    Ok(Arc::new(kv))
+/// The key-value store of `[store]`.
+fn open_store(store: &StoreSettings, data_dir: &Path, secrets: &Secrets) -> Result<Arc<dyn KvBackend>> {
+    Ok(match store.backend {
+        Backend::Redb => {
+            let path = data_dir.join("store.redb");
+            let kv = RedbBackend::open(&path)
+                .with_context(|| format!("opening the key-value store {} (is another host using this data directory?)", path.display()))?;
+            Arc::new(kv)
+        }
+        Backend::Redis => {
+            let url = store.url.clone().context("[store] backend = \"redis\" needs a url")?;
+            let password = match secrets.get("store_redis_password")? {
+                Some(p) => Some(String::from_utf8(p.expose().to_vec()).context("the secret store_redis_password is not UTF-8")?),
+                None => None,
+            };
+            let settings = RedisSettings {
+                url,
+                password,
+                prefix: store.prefix.clone().unwrap_or_else(|| "tmi-auth:".into()),
+                timeout: Duration::from_millis(store.timeout_ms.unwrap_or(2000).max(1)),
+            };
+            Arc::new(RedisBackend::new(settings).map_err(|e| anyhow::anyhow!("[store]: {e}"))?)
+        }
+        Backend::Memory => {
+            tracing::warn!("IN-MEMORY KEY-VALUE STORE: everything is lost when the host stops (tests only)");
+            Arc::new(MemoryBackend::new())
+        }
+    })
 }
 
-/// Close redb cleanly once the last request has let go of it, so the
-/// next start needs no recovery (committed data is durable either way).
-async fn close_store(kv: Arc<RedbBackend>) {
+/// Close the store cleanly once the last request has let go of it (redb:
+/// the next start needs no recovery; committed data is durable either way).
+async fn close_store(kv: Arc<dyn KvBackend>) {
     for _ in 0..50 {
         if Arc::strong_count(&kv) == 1 {
             break;

@@ -14,6 +14,7 @@ Environment:
   TMI_DEV                    development mode (--dev; 1/true to enable)
   TMI_COMPONENT              component file (--component)
   TMI_LOG_FORMAT             text or json (--log-format)
+  TMI_METRICS_LISTEN         serve Prometheus metrics on this address (--metrics-listen; off by default)
   TMI_DEV_CLOCK_OFFSET_FILE  with --dev only: the guest's wall clock runs ahead by the
                              seconds in this file (tests step past expiries with it)
   RUST_LOG                   log filter, e.g. info or tmi_auth_host=debug (default info)
@@ -25,6 +26,14 @@ Configuration (served to the component through wasi:config/store; later wins):
   base_url                   default http://<listen address>
   dev_mode                   \"true\" with --dev, else the configured value (default false)
   allowed_outbound_hosts     JSON array of \"host[:port]\" the component may call (default [])
+  [store]                    the key-value store; host-only, never served to the component:
+                               backend = \"redb\"      # redb (default, in the data directory) | redis | memory
+                               url = \"redis://127.0.0.1:6379/0\"   # redis: redis:// or rediss:// (TLS), no password
+                               prefix = \"tmi-auth:\"  # redis: prefix of every key
+                               timeout_ms = 2000     # redis: connect and response timeout
+                               sweep_interval = 60   # redb, memory: seconds between sweeps of expired entries
+                             The Redis password is the secret store_redis_password.
+                             Unknown keys or tables stop the host, naming them.
   client_callback_allowlist  allowed client callbacks (JSON array; entries ending in * are prefixes)
   token_audience, admins, access_token_lifetime, refresh_token_lifetime,
   session_lifetime, refresh_grace_period, test_provider,
@@ -95,6 +104,10 @@ pub struct ServeArgs {
     /// Development mode: sets dev_mode=true and, without [[keys]], uses generated keys.
     #[arg(long, env = "TMI_DEV")]
     pub dev: bool,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics (off by default; keep it off the public network).
+    #[arg(long, env = "TMI_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// The service component [default: ../wasm32-wasip2/release/tmi_auth_service.wasm next to this executable].
     #[arg(long, env = "TMI_COMPONENT")]

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod capabilities;
 pub mod cli;
+pub mod metrics;
 pub mod runtime;
 pub mod secrets;
 pub mod settings;

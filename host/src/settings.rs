@@ -26,10 +26,42 @@ pub const FILE_ENV: &str = "TMI_CONFIG_FILE";
 const KEYS_TABLE: &str = "keys";
 /// The hosts the component may call (upstream providers).
 pub const OUTBOUND_HOSTS: &str = "allowed_outbound_hosts";
+/// The key-value store (`[store]`): host only, never served.
+pub const STORE_TABLE: &str = "store";
 /// Keys only the host reads, besides the service's (`tmi_auth_core::config::KEYS`).
-const HOST_KEYS: &[&str] = &[KEYS_TABLE, OUTBOUND_HOSTS];
+const HOST_KEYS: &[&str] = &[KEYS_TABLE, OUTBOUND_HOSTS, STORE_TABLE];
 /// Largest IdP metadata file read (the component's limit too).
 const MAX_IDP_METADATA: u64 = 1024 * 1024;
+
+/// Which key-value store the host uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The embedded, durable default: redb in the data directory.
+    #[default]
+    Redb,
+    /// Redis or Valkey, shared by every host that points at it.
+    Redis,
+    /// In memory, lost at exit: for tests only.
+    Memory,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    #[serde(default)]
+    pub backend: Backend,
+    /// Redis: `redis://host:port/db` or `rediss://…`; the password is the
+    /// secret `store_redis_password`, never part of the URL.
+    pub url: Option<String>,
+    /// Redis: the prefix of every key (default `tmi-auth:`).
+    pub prefix: Option<String>,
+    /// Redis: connect and response timeout in milliseconds (default 2000).
+    pub timeout_ms: Option<u64>,
+    /// redb and memory: seconds between sweeps of expired entries (default 60).
+    pub sweep_interval: Option<u64>,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
@@ -159,9 +191,17 @@ impl Settings {
         self.values.get(key).map(String::as_str)
     }
 
-    /// What the component may list: every setting (never `[[keys]]`).
+    /// What the component may list: every setting (never `[[keys]]` or `[store]`).
     pub fn all(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.values.iter().filter(|(k, _)| k.as_str() != STORE_TABLE).map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The `[store]` table (or `TMI_CONFIG_STORE` as JSON).
+    pub fn store(&self) -> Result<StoreSettings> {
+        match self.get(STORE_TABLE) {
+            None => Ok(StoreSettings::default()),
+            Some(raw) => serde_json::from_str(raw).context("[store] needs backend = \"redb\" | \"redis\" | \"memory\", and for redis a url (see README, \"Configuration\")"),
+        }
     }
 
     pub fn keys(&self) -> &[KeySpec] {
@@ -283,7 +323,7 @@ mod tests {
     fn unknown_settings_stop_the_host_with_their_name() {
         for (toml, env, name) in [
             ("acess_token_lifetime = 300", vec![], "acess_token_lifetime"),
-            ("[store]\nbackend = \"redis\"", vec![], "store"),
+            ("[stores]\nbackend = \"redis\"", vec![], "stores"),
             ("", vec![("TMI_CONFIG_RATE_LIMIT_IPS", "1/1")], "rate_limit_ips"),
         ] {
             let err = format!("{:#}", load(toml, &env, false).unwrap_err());
@@ -297,6 +337,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = format!("{:#}", c.check(&Secrets::new(dir.path(), [])).unwrap_err());
         assert!(err.contains("admins"), "{err}");
+    }
+
+    #[test]
+    fn the_store_table_is_host_only_and_strict() {
+        let c = load("[store]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:6379/0\"\n", &[], false).unwrap();
+        let store = c.store().unwrap();
+        assert_eq!((store.backend, store.url.as_deref()), (Backend::Redis, Some("redis://127.0.0.1:6379/0")));
+        assert!(c.all().all(|(k, _)| k != "store"));
+        assert_eq!(load("", &[], false).unwrap().store().unwrap().backend, Backend::Redb);
+        assert!(load("[store]\nbackend = \"redis\"\npassword = \"x\"\n", &[], false).unwrap().store().is_err());
+        let env = load("", &[("TMI_CONFIG_STORE", r#"{"backend":"memory"}"#)], false).unwrap();
+        assert_eq!(env.store().unwrap().backend, Backend::Memory);
     }
 
     #[test]

@@ -57,9 +57,31 @@ fn serve(req: &Request) -> Response {
         random: &adapters::WasiRandom,
         now: wasip2::clocks::wall_clock::now().seconds,
     };
-    let (response, refusal) = Service::new(config).handle_with_refusal(req, &world);
+    let (mut response, refusal) = Service::new(config).handle_with_refusal(req, &world);
     log_refusal(req, refusal.as_ref());
+    // Our host asks why a request was refused, for its metrics (and removes
+    // the answer before the client sees it); other runtimes do not ask.
+    if req.header(ASK_OUTCOME).is_some() {
+        if let Some(outcome) = refusal.as_ref().and_then(outcome) {
+            response.header(OUTCOME, outcome);
+        }
+    }
     response
+}
+
+/// Set by our host on every request; any client-sent value is replaced.
+const ASK_OUTCOME: &str = "x-tmi-host-metrics";
+/// The refusal's class, for the host's metrics.
+const OUTCOME: &str = "x-tmi-outcome";
+
+/// A refusal the host counts: rate limits, lockouts, upstream failures.
+fn outcome(e: &AuthError) -> Option<String> {
+    match e {
+        AuthError::TooManyRequests { limit: Some(_), .. } => Some("rate_limit".into()),
+        AuthError::TooManyRequests { limit: None, .. } => Some("lockout".into()),
+        AuthError::Upstream(failure) => Some(format!("upstream:{}", failure.provider)),
+        _ => None,
+    }
 }
 
 /// Server-side failures with their detail; the client's refusals at info

@@ -30,6 +30,13 @@ impl OffsetClock {
     }
 }
 
+impl OffsetClock {
+    /// Seconds since the epoch, by this clock.
+    pub fn seconds(&self) -> u64 {
+        HostWallClock::now(self).as_secs()
+    }
+}
+
 impl HostWallClock for OffsetClock {
     fn resolution(&self) -> Duration {
         Duration::from_nanos(1)

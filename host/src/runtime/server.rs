@@ -27,6 +27,7 @@ use wasmtime_wasi_http::WasiHttpView;
 use super::engine::{wt, MAX_INSTANCES};
 use super::limits::{self, BodyError, Buffered, Limits, RateLimitedLog};
 use super::state::{Services, State};
+use crate::metrics::{ASK_OUTCOME_HEADER, OUTCOME_HEADER};
 
 /// Requests carry forms and JSON, never uploads.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -190,20 +191,18 @@ impl Server {
         let method = req.method().clone();
         // The path only: query strings carry codes and tokens.
         let path = req.uri().path().to_string();
-        let response = match self.run_component(req, client).await {
+        let mut response = match self.run_component(req, client).await {
             Ok(response) => response,
             Err(e) => {
                 tracing::error!(%method, %path, error = %format!("{e:#}"), "request failed");
                 server_error()
             }
         };
-        tracing::info!(
-            %method,
-            %path,
-            status = response.status().as_u16(),
-            duration_ms = started.elapsed().as_micros() as f64 / 1000.0,
-            "request"
-        );
+        let outcome = response.headers_mut().remove(OUTCOME_HEADER);
+        let elapsed = started.elapsed();
+        let status = response.status().as_u16();
+        self.services.metrics.request(method.as_str(), &path, status, elapsed, outcome.as_ref().and_then(|v| v.to_str().ok()));
+        tracing::info!(%method, %path, status, duration_ms = elapsed.as_micros() as f64 / 1000.0, "request");
         response
     }
 
@@ -218,13 +217,16 @@ impl Server {
         let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(wt)?;
         let outparam = store.data_mut().http().new_response_outparam(sender).map_err(wt)?;
         let pre = self.pre.clone();
+        let metrics = Arc::clone(&self.services.metrics);
 
         // The guest runs in its own task: it may keep streaming the body
         // after it has handed us the response head.
         let task = tokio::spawn(async move {
             let _permits = (permit, budget);
             let run = async {
+                let instantiating = Instant::now();
                 let proxy = pre.instantiate_async(&mut store).await.map_err(wt).context("instantiating the component")?;
+                metrics.instantiated(instantiating.elapsed());
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, incoming, outparam)
@@ -293,6 +295,7 @@ impl Server {
         };
         let ip = HeaderValue::from_str(&client.ip().to_string()).context("client address")?;
         parts.headers.insert(CLIENT_IP_HEADER, ip);
+        parts.headers.insert(ASK_OUTCOME_HEADER, HeaderValue::from_static("1"));
         Ok(Ok((Request::from_parts(parts, Full::new(bytes)), _budget)))
     }
 }

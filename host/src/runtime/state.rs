@@ -13,6 +13,7 @@ use crate::capabilities::config::{ConfigStore, ConfigView};
 use crate::capabilities::keyring::{KeyringView, NativeKeyring};
 use crate::capabilities::keyvalue::{KeyValueView, KvBackend};
 use crate::capabilities::outbound::OutboundPolicy;
+use crate::metrics::Metrics;
 
 /// Capabilities shared by every request.
 #[derive(Clone)]
@@ -21,6 +22,7 @@ pub struct Services {
     pub config: Arc<ConfigStore>,
     pub keyring: Arc<NativeKeyring>,
     pub outbound: OutboundPolicy,
+    pub metrics: Arc<Metrics>,
     /// Development only: the test suite's adjustable wall clock.
     pub dev_clock: Option<OffsetClock>,
 }
@@ -33,6 +35,7 @@ pub struct State {
     kv: Arc<dyn KvBackend>,
     config: Arc<ConfigStore>,
     keyring: Arc<NativeKeyring>,
+    metrics: Arc<Metrics>,
 }
 
 impl State {
@@ -53,11 +56,12 @@ impl State {
             kv: Arc::clone(&services.kv),
             config: Arc::clone(&services.config),
             keyring: Arc::clone(&services.keyring),
+            metrics: Arc::clone(&services.metrics),
         }
     }
 
     pub fn keyvalue(&mut self) -> KeyValueView<'_> {
-        KeyValueView { table: &mut self.table, backend: &self.kv }
+        KeyValueView { table: &mut self.table, backend: &self.kv, metrics: &self.metrics }
     }
 
     pub fn config(&mut self) -> ConfigView<'_> {

@@ -24,12 +24,14 @@ fn revoked() -> Response {
     Response::json_no_store(200, &json!({ "message": "Token revoked successfully" }))
 }
 
+/// End the token's session, then the token: an outage between the two
+/// leaves the token unusable already (it carries the session), never a
+/// revoked token whose session lives on.
 fn end(world: &World, lifetimes: &Lifetimes, claims: &AccessClaims) -> Result<(), AuthError> {
-    tokens::revoke(world, claims)?;
     if let Some(sid) = &claims.sid {
         sessions::revoke(world, lifetimes, sid)?;
     }
-    Ok(())
+    tokens::revoke(world, claims)
 }
 
 /// POST /oauth2/revoke. No credential at all (no bearer token, no token

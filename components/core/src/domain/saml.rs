@@ -230,11 +230,22 @@ fn remember_session(world: &World, config: &Config, provider: &str, name_id: &st
 }
 
 /// Obey a verified LogoutRequest once: end every remembered session of
-/// its NameID at its providers. Returns how many sessions ended.
+/// its NameID at its providers. Returns how many sessions ended. The
+/// sessions end before the request is claimed, so an outage in between
+/// leaves the IdP's retry able to finish; ending a session twice is harmless.
 pub fn logout(world: &World, config: &Config, request: &VerifiedLogout) -> Result<usize, AuthError> {
-    if !store::claim(world.store, &keys::logout_claim(&request.issuer, &request.id, request.fresh_until))? {
+    let claim = keys::logout_claim(&request.issuer, &request.id, request.fresh_until);
+    if world.store.get(&claim)?.is_some() {
         return Err(AuthError::LogoutRefused(SamlRule::LogoutReplayed));
     }
+    let ended = end_sessions(world, config, request)?;
+    if !store::claim(world.store, &claim)? {
+        return Err(AuthError::LogoutRefused(SamlRule::LogoutReplayed));
+    }
+    Ok(ended)
+}
+
+fn end_sessions(world: &World, config: &Config, request: &VerifiedLogout) -> Result<usize, AuthError> {
     let lifetimes = Lifetimes::from(config);
     let mut ended = 0;
     for p in &request.providers {

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
+use async_trait::async_trait;
+
 use super::{decode_counter, KvBackend, KvError};
 
 /// (bucket, key) → value.
@@ -19,9 +21,7 @@ impl MemoryBackend {
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Entries>, KvError> {
-        self.data
-            .lock()
-            .map_err(|_| KvError::Storage("in-memory store poisoned".into()))
+        self.data.lock().map_err(|_| KvError::Storage("in-memory store poisoned".into()))
     }
 }
 
@@ -29,37 +29,37 @@ fn k(bucket: &str, key: &str) -> (String, String) {
     (bucket.to_owned(), key.to_owned())
 }
 
+#[async_trait]
 impl KvBackend for MemoryBackend {
-    fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         Ok(self.lock()?.get(&k(bucket, key)).cloned())
     }
 
-    fn set(&self, bucket: &str, key: &str, value: &[u8]) -> Result<(), KvError> {
-        self.lock()?.insert(k(bucket, key), value.to_vec());
+    async fn set(&self, bucket: &str, key: &str, value: Vec<u8>) -> Result<(), KvError> {
+        self.lock()?.insert(k(bucket, key), value);
         Ok(())
     }
 
-    fn delete(&self, bucket: &str, key: &str) -> Result<(), KvError> {
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), KvError> {
         self.lock()?.remove(&k(bucket, key));
         Ok(())
     }
 
-    fn exists(&self, bucket: &str, key: &str) -> Result<bool, KvError> {
+    async fn exists(&self, bucket: &str, key: &str) -> Result<bool, KvError> {
         Ok(self.lock()?.contains_key(&k(bucket, key)))
     }
 
-    fn list_keys(&self, bucket: &str) -> Result<Vec<String>, KvError> {
-        let mut keys: Vec<String> = self
-            .lock()?
-            .keys()
-            .filter(|(b, _)| b == bucket)
-            .map(|(_, key)| key.clone())
-            .collect();
+    async fn list_keys(&self, bucket: &str) -> Result<Vec<String>, KvError> {
+        let mut keys: Vec<String> = self.lock()?.keys().filter(|(b, _)| b == bucket).map(|(_, key)| key.clone()).collect();
         keys.sort();
         Ok(keys)
     }
 
-    fn increment(&self, bucket: &str, key: &str, delta: i64) -> Result<i64, KvError> {
+    async fn increment(&self, bucket: &str, key: &str, delta: i64) -> Result<i64, KvError> {
         let mut data = self.lock()?;
         let current = decode_counter(data.get(&k(bucket, key)).map(Vec::as_slice))?;
         let next = current.checked_add(delta).ok_or(KvError::Overflow)?;
@@ -67,20 +67,25 @@ impl KvBackend for MemoryBackend {
         Ok(next)
     }
 
-    fn compare_and_swap(
-        &self,
-        bucket: &str,
-        key: &str,
-        expected: Option<&[u8]>,
-        new: &[u8],
-    ) -> Result<bool, KvError> {
+    async fn compare_and_swap(&self, bucket: &str, key: &str, expected: Option<Vec<u8>>, new: Vec<u8>) -> Result<bool, KvError> {
         let mut data = self.lock()?;
         let id = k(bucket, key);
-        if data.get(&id).map(Vec::as_slice) != expected {
+        if data.get(&id) != expected.as_ref() {
             return Ok(false);
         }
-        data.insert(id, new.to_vec());
+        data.insert(id, new);
         Ok(true)
+    }
+
+    async fn sweep(&self, now: u64) -> Result<usize, KvError> {
+        let mut data = self.lock()?;
+        let before = data.len();
+        data.retain(|(_, key), value| tmi_auth_core::store::expiry(key, value).is_none_or(|at| at > now));
+        Ok(before - data.len())
+    }
+
+    async fn len(&self) -> Result<usize, KvError> {
+        Ok(self.lock()?.len())
     }
 }
 
@@ -90,28 +95,13 @@ mod tests {
     use crate::capabilities::keyvalue::conformance;
     use std::sync::Arc;
 
-    #[test]
-    fn get_set_delete() {
-        conformance::get_set_delete(&MemoryBackend::new());
-    }
-
-    #[test]
-    fn increment_from_absent_and_repeated() {
-        conformance::increment(&MemoryBackend::new());
-    }
-
-    #[test]
-    fn increment_on_non_counter_fails() {
-        conformance::increment_on_non_counter_fails(&MemoryBackend::new());
-    }
-
-    #[test]
-    fn compare_and_swap() {
-        conformance::compare_and_swap(&MemoryBackend::new());
-    }
-
-    #[test]
-    fn racing_cas_has_one_winner() {
-        conformance::racing_cas_has_one_winner(Arc::new(MemoryBackend::new()));
+    #[tokio::test]
+    async fn conformance() {
+        conformance::get_set_delete(&MemoryBackend::new()).await;
+        conformance::increment(&MemoryBackend::new()).await;
+        conformance::increment_on_non_counter_fails(&MemoryBackend::new()).await;
+        conformance::compare_and_swap(&MemoryBackend::new()).await;
+        conformance::racing_cas_has_one_winner(Arc::new(MemoryBackend::new())).await;
+        conformance::expired_entries_are_dropped(&MemoryBackend::new(), 1_800_000_000).await;
     }
 }
