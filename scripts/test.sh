@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Run every test: core unit tests, host tests (incl. the component's
-# import check), and the end-to-end suite against the real host.
+# import check and the Redis backend), and the end-to-end suite against
+# the real host (one host, two hosts on one Redis, crashes and outages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
+# A real Redis for the Redis backend's tests and the many-hosts, durability and outage tests.
+if ! command -v redis-server >/dev/null; then
+    echo "==> installing redis-server (Debian package)"
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq redis-server >/dev/null
+fi
 
 echo "==> cargo tests"
 cargo test --release --locked --workspace --exclude tmi-auth-service --exclude tmi-auth-bench

@@ -1,6 +1,8 @@
 """Start the real tmi-auth-host on a free port with a temporary data directory."""
 
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import time
@@ -42,10 +44,13 @@ def free_port():
 class Host:
     """One running host process."""
 
-    def __init__(self, data_dir, port=None, config=RELAXED_LIMITS, env=None):
+    def __init__(self, data_dir, port=None, config=RELAXED_LIMITS, env=None, metrics=False):
         self.data_dir = Path(data_dir)
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        # Prometheus metrics on an address of their own, when asked for.
+        self.metrics_port = free_port() if metrics else None
         self.config = config
         # The host's clock runs this many seconds ahead (dev-mode test hook).
         self.clock_file = self.data_dir.parent / f"clock-{self.port}"
@@ -56,6 +61,8 @@ class Host:
 
     def start(self):
         args = [str(HOST_BIN), "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir), "--dev"]
+        if self.metrics_port:
+            args += ["--metrics-listen", f"127.0.0.1:{self.metrics_port}"]
         if self.config:
             path = self.data_dir.parent / f"config-{self.port}.toml"
             path.write_text(self.config)
@@ -87,6 +94,10 @@ class Host:
 
     def url(self, path):
         return self.base + path
+
+    def metrics(self):
+        """The Prometheus text of /metrics."""
+        return requests.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
 
     def advance_clock(self, seconds):
         """Move the host's wall clock forward (it reads the offset file)."""
@@ -246,3 +257,105 @@ def idp(oidc_provider):
     oidc_provider.control()
     yield oidc_provider
     oidc_provider.control()
+
+
+# --- One Redis shared by several hosts ---
+
+
+class RedisServer:
+    """A redis-server of the tests' own, on a free port. AOF with
+    `appendfsync always`: every write Redis acknowledged is on disk."""
+
+    def __init__(self, directory, port=None):
+        self.dir = Path(directory)
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+
+    def start(self):
+        binary = shutil.which("redis-server")
+        if not binary:
+            pytest.exit("redis-server is not installed: run scripts/test.sh, which installs it", returncode=2)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
+                "--appendonly", "yes", "--appendfsync", "always", "--save", ""]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def command(self, *args):
+        """One command; returns the raw reply."""
+        payload = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in args)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(payload)
+            return s.recv(1 << 20)
+
+
+def es256_key_pem():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+def shared_store_config(redis_url, prefix, limits=RELAXED_LIMITS):
+    """Hosts that share one Redis share signing keys and the pepper too."""
+    return limits + f"""
+[store]
+backend = "redis"
+url = "{redis_url}"
+prefix = "{prefix}"
+timeout_ms = 1000
+
+[[keys]]
+kid = "shared-es256"
+alg = "ES256"
+secret = "jwt_shared"
+signing = true
+"""
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    r = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_secrets():
+    return {"TMI_SECRET_JWT_SHARED": es256_key_pem(), "TMI_SECRET_CLIENT_SECRET_PEPPER": secrets.token_hex(32)}
+
+
+@pytest.fixture
+def host_pair(redis_server, shared_secrets, tmp_path):
+    """Two hosts on one Redis (a prefix of their own per test)."""
+    hosts = []
+
+    def make(limits=RELAXED_LIMITS, metrics=False):
+        # Behind one load balancer both hosts have one public base URL (the
+        # tokens' issuer): A's here.
+        prefix = f"e2e-{secrets.token_hex(4)}:"
+        pair = [Host(tmp_path / f"{prefix}{name}" / "data", env=dict(shared_secrets), metrics=metrics) for name in "ab"]
+        for h in pair:
+            h.config = f'base_url = "{pair[0].base}"\n' + shared_store_config(redis_server.url, prefix, limits)
+            hosts.append(h.start())
+        return pair
+
+    yield make
+    for h in hosts:
+        h.stop()
