@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Benchmarks (not tests): `scripts/bench.sh [core|http]` (default: both).
+# Benchmarks (not tests): `scripts/bench.sh [core|http|storage]` (default:
+# core and http).
 #   core: criterion on the core's hot paths, each next to GET /healthz.
 #   http: wrk against the real host, next to /healthz and to node
 #         oidc-provider doing the same operations in the same run.
+#   storage: does the store stop growing? redb with the clock running ahead,
+#         then Redis (keys without a TTL, longest TTL) in real time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -25,4 +28,12 @@ if [ "$what" = http ] || [ "$what" = all ]; then
     [ -d benches/http/node_modules/oidc-provider ] || npm install --prefix benches/http --no-audit --no-fund --silent
     scripts/build.sh
     python3 benches/http/run.py "${@:2}"
+fi
+
+if [ "$what" = storage ]; then
+    scripts/install-redis.sh
+    cargo build --release --locked -p tmi-auth-host
+    cargo build --release --locked --target wasm32-wasip2 -p tmi-auth-service
+    python3 benches/storage/run.py --backend redb "${@:2}"
+    python3 benches/storage/run.py --backend redis "${@:2}"
 fi

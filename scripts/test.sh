@@ -5,12 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
-# A real Redis for the Redis backend's tests and the many-hosts, durability and outage tests.
-if ! command -v redis-server >/dev/null; then
-    echo "==> installing redis-server (Debian package)"
-    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq redis-server >/dev/null
-fi
+scripts/install-redis.sh
 
 echo "==> cargo tests"
 cargo test --release --locked --workspace --exclude tmi-auth-service --exclude tmi-auth-bench

@@ -17,6 +17,7 @@ use hyper_util::rt::TokioIo;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
@@ -68,6 +69,7 @@ pub struct Metrics {
     lockouts: Counter,
     upstream_errors: Family<ProviderLabels, Counter>,
     swept: Counter,
+    entries: Gauge,
 }
 
 impl Metrics {
@@ -91,7 +93,9 @@ impl Metrics {
         registry.register("upstream_errors", "Upstream identity provider failures by provider", upstream_errors.clone());
         let swept = Counter::default();
         registry.register("store_expired_entries_deleted", "Expired entries the sweep deleted", swept.clone());
-        Metrics { registry, requests, latency, instantiation, store_latency, store_errors, rate_limited, lockouts, upstream_errors, swept }
+        let entries = Gauge::default();
+        registry.register("store_entries", "Entries in the store after the latest sweep (redb, memory)", entries.clone());
+        Metrics { registry, requests, latency, instantiation, store_latency, store_errors, rate_limited, lockouts, upstream_errors, swept, entries }
     }
 
     /// One answered request, and what the component said about its refusal.
@@ -128,8 +132,10 @@ impl Metrics {
         }
     }
 
-    pub fn swept(&self, entries: usize) {
-        self.swept.inc_by(entries as u64);
+    /// A sweep deleted `deleted` entries and left `remaining`.
+    pub fn swept(&self, deleted: usize, remaining: usize) {
+        self.swept.inc_by(deleted as u64);
+        self.entries.set(remaining as i64);
     }
 
     /// The Prometheus text exposition.

@@ -25,11 +25,14 @@ pub fn spawn(backend: Weak<dyn KvBackend>, interval: Duration, clock: Clock, met
         loop {
             ticks.tick().await;
             let Some(backend) = backend.upgrade() else { return };
-            match backend.sweep(clock()).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    metrics.swept(n);
-                    tracing::debug!(entries = n, "expired entries deleted");
+            let swept = match backend.sweep(clock()).await {
+                Ok(n) => backend.len().await.map(|left| (n, left)),
+                Err(e) => Err(e),
+            };
+            match swept {
+                Ok((deleted, left)) => {
+                    metrics.swept(deleted, left);
+                    tracing::debug!(deleted, left, "expired entries deleted");
                 }
                 Err(e) => tracing::warn!(error = %e, "sweeping expired entries failed"),
             }
