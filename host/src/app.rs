@@ -15,7 +15,7 @@ use crate::capabilities::keyvalue::redb::RedbBackend;
 use crate::capabilities::keyvalue::redis::{RedisBackend, RedisSettings};
 use crate::capabilities::keyvalue::{sweep, KvBackend};
 use crate::capabilities::outbound::OutboundPolicy;
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, SpinManifestArgs};
 use crate::runtime::devclock::{self, OffsetClock};
 use crate::runtime::engine::{self, wt};
 use crate::runtime::server::Server;
@@ -23,6 +23,13 @@ use crate::runtime::state::{Services, State};
 use crate::metrics::Metrics;
 use crate::secrets::Secrets;
 use crate::settings::{Backend, Settings, StoreSettings};
+
+/// `tmi-auth-host spin-manifest`: the manifest on stdout.
+pub fn print_spin_manifest(args: &SpinManifestArgs) -> Result<()> {
+    let settings = Settings::configured(args.config.as_deref(), std::env::vars())?;
+    print!("{}", crate::spin_manifest::manifest(&settings, &args.wasm_dir)?);
+    Ok(())
+}
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
     let data_dir = &args.data_dir;

@@ -85,6 +85,21 @@ pub enum Command {
     /// Serve the component over HTTP.
     #[command(after_help = ENVIRONMENT_HELP)]
     Serve(ServeArgs),
+    /// Print a Spin manifest (spin.toml) for the same configuration: every
+    /// setting a variable, every secret a required secret variable.
+    SpinManifest(SpinManifestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SpinManifestArgs {
+    /// TOML configuration file (TMI_CONFIG_<KEY> variables apply too).
+    #[arg(long, env = "TMI_CONFIG_FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory of the built components, as the manifest will name it
+    /// (relative to the manifest's directory, or absolute).
+    #[arg(long, default_value = crate::spin_manifest::DEFAULT_WASM_DIR)]
+    pub wasm_dir: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -157,7 +172,7 @@ mod tests {
             "json",
         ])
         .unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else { panic!("serve expected") };
         assert_eq!(args.listen, "0.0.0.0:9000".parse().unwrap());
         assert!(args.dev);
         assert_eq!(args.component_path().unwrap(), PathBuf::from("x.wasm"));

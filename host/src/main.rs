@@ -32,6 +32,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(tmi_auth_host::app::serve(args)),
+        Command::SpinManifest(args) => tmi_auth_host::app::print_spin_manifest(&args),
     };
     // Do not wait on stragglers (guests are already interrupted by then).
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));

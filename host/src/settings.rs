@@ -88,11 +88,22 @@ impl Settings {
     /// Builds the settings. `env` is the process environment (all of it;
     /// only `TMI_CONFIG_*` is used), passed in so tests stay hermetic.
     pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>, listen: SocketAddr, dev: bool) -> Result<Self> {
-        let mut settings = Settings::default();
-        settings.set("base_url", format!("http://{listen}"));
-        settings.set("dev_mode", "false".to_string());
-        settings.set(OUTBOUND_HOSTS, "[]".to_string());
+        let mut settings = Self::configured(file, env)?;
+        settings.values.entry("base_url".into()).or_insert_with(|| format!("http://{listen}"));
+        settings.values.entry("dev_mode".into()).or_insert_with(|| "false".into());
+        settings.values.entry(OUTBOUND_HOSTS.into()).or_insert_with(|| "[]".into());
+        // --dev forces development mode on; without it the configured value
+        // (default false) stands.
+        if dev {
+            settings.set("dev_mode", "true".to_string());
+        }
+        Ok(settings)
+    }
 
+    /// Only what the file and the environment set, without the host's
+    /// defaults (the Spin manifest leaves the rest to Spin variables).
+    pub fn configured(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+        let mut settings = Settings::default();
         let base_dir = match file.and_then(Path::parent) {
             Some(dir) => dir.to_path_buf(),
             None => std::env::current_dir().context("reading the working directory")?,
@@ -111,11 +122,6 @@ impl Settings {
             }
             check_known(&key, &name)?;
             settings.set(&key, value);
-        }
-        // --dev forces development mode on; without it the configured value
-        // (default false) stands.
-        if dev {
-            settings.set("dev_mode", "true".to_string());
         }
         settings.allowed_outbound_hosts()?;
         settings.inline_saml_metadata(&base_dir)?;

@@ -62,6 +62,11 @@ pub enum AuthError {
     /// An upstream identity provider failed (502); the detail is for the log.
     #[error("upstream_error: {0}")]
     Upstream(UpstreamFailure),
+    /// The configuration does not parse. Our host refuses to start on it;
+    /// Spin starts nothing before the first request, so it surfaces here:
+    /// 503 naming the setting, its reason for the log only.
+    #[error("{0}")]
+    Misconfigured(crate::values::ConfigError),
     /// A bug or misconfiguration: the detail is for the log only.
     #[error("server_error: {0}")]
     Internal(String),
@@ -546,7 +551,7 @@ impl AuthError {
             AuthError::TooManyRequests { .. } => 429,
             AuthError::Internal(_) => 500,
             AuthError::Upstream(_) => 502,
-            AuthError::Unavailable(_) => 503,
+            AuthError::Unavailable(_) | AuthError::Misconfigured(_) => 503,
         }
     }
 
@@ -564,7 +569,7 @@ impl AuthError {
             AuthError::NotFound(_) => "not_found",
             AuthError::MethodNotAllowed(_) => "method_not_allowed",
             AuthError::TooManyRequests { .. } => "rate_limit_exceeded",
-            AuthError::Unavailable(_) => "temporarily_unavailable",
+            AuthError::Unavailable(_) | AuthError::Misconfigured(_) => "temporarily_unavailable",
             AuthError::Upstream(_) => "upstream_error",
             AuthError::Internal(_) => "server_error",
         }
@@ -583,6 +588,7 @@ impl AuthError {
             AuthError::PayloadTooLarge => "request body too large".into(),
             AuthError::TooManyRequests { retry_after, .. } => format!("too many requests; retry after {retry_after} seconds"),
             AuthError::Unavailable(_) => "the service is temporarily unavailable; retry later".into(),
+            AuthError::Misconfigured(e) => format!("the service is not configured correctly (setting {}); the operator must fix it", e.key),
             AuthError::Upstream(_) => "the identity provider could not be reached or gave an unusable answer".into(),
             AuthError::Internal(_) => "internal error".into(),
         }
@@ -591,6 +597,7 @@ impl AuthError {
     /// The operator's detail of a server-side failure (outage, bug,
     /// upstream fault), for the log; `None` for the client's own mistakes.
     pub fn diagnostic(&self) -> Option<String> {
-        matches!(self, AuthError::Internal(_) | AuthError::Unavailable(_) | AuthError::Upstream(_)).then(|| self.to_string())
+        matches!(self, AuthError::Internal(_) | AuthError::Unavailable(_) | AuthError::Upstream(_) | AuthError::Misconfigured(_))
+            .then(|| self.to_string())
     }
 }

@@ -340,3 +340,21 @@ fn unknown_paths_and_methods() {
     assert_eq!(r.status, 405);
     assert_eq!(r.header_value("allow"), Some("POST"));
 }
+
+#[test]
+fn a_broken_configuration_is_503_naming_the_setting_and_healthz_says_so() {
+    let pairs = [("base_url", "https://auth.example.com"), ("oauth_providers", r#"[{"id":"x"}]"#)];
+    let broken = Config::from_pairs(pairs).expect_err("a provider without kind does not parse");
+    let (response, refusal) = Service::misconfigured(&Request::new("POST", "/oauth2/token"), broken.clone());
+    assert_eq!(response.status, 503);
+    let body: Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert!(body["error_description"].as_str().unwrap().contains("oauth_providers"), "{body}");
+    assert!(!body.to_string().contains("kind"), "the reason is for the log only: {body}");
+    assert!(refusal.diagnostic().unwrap().contains("kind"), "the log has the reason");
+
+    let (health, _) = Service::misconfigured(&Request::new("GET", "/healthz"), broken);
+    assert_eq!(health.status, 503);
+    let body: Value = serde_json::from_slice(&health.body).unwrap();
+    assert_eq!(body, serde_json::json!({ "status": "misconfigured", "setting": "oauth_providers" }));
+}

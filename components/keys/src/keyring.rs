@@ -2,7 +2,7 @@
 //! tokens, lookup by key id *and* algorithm, and the JWKs they publish.
 //! The key material is a [`KeyMaterial`] of the host's choosing.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::jwk::{to_jwk, PublicKey};
@@ -74,7 +74,7 @@ impl<M: KeyMaterial> Key<M> {
 
 /// One configured key: the host's `[[keys]]` table, the keyring
 /// component's `signing_keys` JSON array.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeySpec {
     /// The key id.

@@ -5,6 +5,7 @@ use tmi_auth_core::ports::{
     Store, StoreError,
 };
 use wasip2::http::types::{IncomingResponse, OutgoingRequest as Outgoing};
+use tmi_auth_core::store::lease::ATOMIC_CAS_CONFIG_KEY;
 use tmi_auth_core::AuthError;
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{ErrorCode, Fields, Method, OutgoingBody, RequestOptions, Scheme};
@@ -32,6 +33,22 @@ impl KvStore {
         let bucket = store::open("default").map_err(|e| AuthError::Unavailable(store_error(e).0))?;
         Ok(KvStore { bucket })
     }
+
+    /// Whether the runtime vouches for its compare-and-swap (our host does;
+    /// Spin's is not atomic, so there the core's leases are used).
+    pub fn cas_is_atomic() -> bool {
+        matches!(crate::wasi::config::store::get(ATOMIC_CAS_CONFIG_KEY), Ok(Some(v)) if v == "true")
+    }
+}
+
+/// Wall-clock seconds, for the leases.
+pub fn wall_clock_seconds() -> u64 {
+    wasip2::clocks::wall_clock::now().seconds
+}
+
+/// A millisecond's wait before asking for a busy lease again.
+pub fn pause() {
+    wasip2::clocks::monotonic_clock::subscribe_duration(1_000_000).block();
 }
 
 impl Store for KvStore {

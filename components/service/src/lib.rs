@@ -4,7 +4,9 @@
 
 mod adapters;
 
-use tmi_auth_core::{AuthError, Config, Request, Response, Service, World};
+use tmi_auth_core::store::lease::LeasedStore;
+use tmi_auth_core::values::ConfigError;
+use tmi_auth_core::{AuthError, Config, Request, Response, Service, Store, World};
 use wasip2::exports::http::incoming_handler::Guest;
 use wasip2::http::types::{
     ErrorCode, Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
@@ -35,23 +37,36 @@ impl Guest for Component {
 }
 
 fn serve(req: &Request) -> Response {
-    let config = match load_config(req.path.starts_with("/saml/")) {
-        Ok(config) => config,
+    // /healthz parses everything, so that it reports any broken setting.
+    let config = match load_config(req.path.starts_with("/saml/") || req.path == "/healthz") {
+        Ok(Ok(config)) => config,
+        Ok(Err(broken)) => {
+            let (response, refusal) = Service::misconfigured(req, broken);
+            log_refusal(req, Some(&refusal));
+            return response;
+        }
         Err(e) => {
             eprintln!("tmi-auth: {e}");
             return e.into_response();
         }
     };
-    let store = match adapters::KvStore::open() {
+    let kv = match adapters::KvStore::open() {
         Ok(store) => store,
         Err(e) => {
             eprintln!("tmi-auth: {e}");
             return e.into_response();
         }
     };
+    let leased;
+    let store: &dyn Store = if adapters::KvStore::cas_is_atomic() {
+        &kv
+    } else {
+        leased = LeasedStore::new(&kv, &adapters::wall_clock_seconds, &adapters::pause);
+        &leased
+    };
     let http = adapters::WasiHttp::new(config.upstream_timeout);
     let world = World {
-        store: &store,
+        store,
         keyring: &adapters::HostKeyring,
         http: &http,
         random: &adapters::WasiRandom,
@@ -96,13 +111,13 @@ fn log_refusal(req: &Request, refusal: Option<&AuthError>) {
     }
 }
 
-/// The configuration for one request, plus the secrets it names (fetched
-/// by name: `get-all` lists plain configuration only, as under Spin, where
-/// they are secret variables). Only the /saml/ endpoints read the SAML
-/// providers, whose SP keys and IdP metadata take about a millisecond to
-/// parse, so other requests leave them out (the host has parsed the whole
-/// configuration at startup).
-fn load_config(with_saml: bool) -> Result<Config, AuthError> {
+/// The configuration for one request (or why it does not parse), plus the
+/// secrets it names, fetched by name: our host never lists secrets in
+/// `get-all` (Spin does list its secret variables, which is harmless).
+/// Only the /saml/ endpoints read the SAML providers, whose SP keys and IdP
+/// metadata take about a millisecond to parse, so other requests leave them
+/// out (the host has parsed the whole configuration at startup).
+fn load_config(with_saml: bool) -> Result<Result<Config, ConfigError>, AuthError> {
     let unavailable = |_| AuthError::Unavailable("configuration unavailable".into());
     let mut pairs = wasi::config::store::get_all().map_err(unavailable)?;
     if !with_saml {
@@ -113,8 +128,7 @@ fn load_config(with_saml: bool) -> Result<Config, AuthError> {
             pairs.push((name, value));
         }
     }
-    Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(|e| AuthError::Internal(e.to_string()))
+    Ok(Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
 }
 
 fn read_request(request: IncomingRequest) -> Result<Request, AuthError> {

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use wasmtime::component::HasData;
 
+use tmi_auth_core::store::lease::ATOMIC_CAS_CONFIG_KEY;
+
 use super::bindings::config_store;
 use crate::secrets::Secrets;
 use crate::settings::Settings;
@@ -22,6 +24,10 @@ impl ConfigStore {
     }
 
     pub fn get(&self, key: &str) -> Result<Option<String>, config_store::Error> {
+        // Every backend of ours swaps atomically: the component need not lease.
+        if key == ATOMIC_CAS_CONFIG_KEY {
+            return Ok(Some("true".into()));
+        }
         if let Some(value) = self.settings.get(key) {
             return Ok(Some(value.to_string()));
         }
@@ -93,5 +99,17 @@ mod tests {
         assert_eq!(store.get("jwt_hs").unwrap(), None);
         assert_eq!(store.get("nope").unwrap(), None);
         assert!(store.get_all().iter().all(|(k, _)| k != "google_client_secret"));
+    }
+
+    #[test]
+    fn the_component_is_told_our_compare_and_swap_is_atomic_and_no_setting_can_say_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ConfigStore { settings: Arc::new(load("")), secrets: Arc::new(Secrets::new(dir.path(), Vec::new())) };
+        assert_eq!(store.get(ATOMIC_CAS_CONFIG_KEY).unwrap().as_deref(), Some("true"));
+        assert!(store.get_all().iter().all(|(k, _)| k != ATOMIC_CAS_CONFIG_KEY), "not a setting");
+        let dir2 = tempfile::tempdir().unwrap();
+        let path = dir2.path().join("tmi.toml");
+        std::fs::write(&path, format!("{ATOMIC_CAS_CONFIG_KEY} = \"false\"\n")).unwrap();
+        assert!(Settings::load(Some(&path), Vec::new(), "127.0.0.1:8080".parse().unwrap(), false).is_err());
     }
 }

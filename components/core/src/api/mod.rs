@@ -23,6 +23,7 @@ use crate::http::{Params, Request, Response};
 use crate::ports::World;
 use crate::store::keys;
 use crate::upstream::Providers;
+use crate::values::ConfigError;
 
 /// The service: configuration plus the providers it enables.
 pub struct Service {
@@ -47,6 +48,17 @@ impl Service {
     pub fn new(config: Config) -> Self {
         let providers = Providers::from_config(&config);
         Service { config, providers }
+    }
+
+    /// The answer to every request while the configuration does not parse
+    /// (only under runtimes that start nothing before the first request):
+    /// `/healthz` says so and names the setting; everything else is 503.
+    pub fn misconfigured(req: &Request, error: ConfigError) -> (Response, AuthError) {
+        let response = match req.path.as_str() {
+            "/healthz" => Response::json(503, &json!({ "status": "misconfigured", "setting": error.key })),
+            _ => AuthError::Misconfigured(error.clone()).into_response(),
+        };
+        (response, AuthError::Misconfigured(error))
     }
 
     /// The configuration in force.

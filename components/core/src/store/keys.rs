@@ -116,9 +116,15 @@ pub fn logout_claim(issuer: &str, request_id: &str, until: u64) -> String {
     format!("claim@{}:saml-logout:{}", claim_bucket(until), sha256_b64url(&format!("{issuer}\n{request_id}")))
 }
 
-/// The lease that decides who creates `key` at time `now`.
-pub fn creation_lease(key: &str, now: u64) -> String {
-    format!("lease@{}:{}", (now / LEASE_SECS + 1) * LEASE_SECS, sha256_b64url(key))
+/// The 10-second bucket of wall-clock time `now` is in, for [`cas_lease`].
+pub fn lease_bucket(now: u64) -> u64 {
+    now / LEASE_SECS
+}
+
+/// The counter of the compare-and-swap lease on `key` in `bucket` (see
+/// `store::lease`); it stops mattering two buckets later, then expires.
+pub fn cas_lease(key: &str, bucket: u64) -> String {
+    format!("lease@{}:{}", (bucket + 3) * LEASE_SECS, sha256_b64url(key))
 }
 
 fn claim_bucket(until: u64) -> u64 {
@@ -145,7 +151,7 @@ mod tests {
     fn counters_carry_their_expiry() {
         assert_eq!(counter_expiry(&rate_limit("ip", "1.2.3.4", 1_800_000_060)), Some(1_800_000_060));
         assert_eq!(counter_expiry(&assertion_claim("corp", "_a1", 1_800_000_001)), Some(1_800_003_600));
-        assert_eq!(counter_expiry(&creation_lease("user:x", 1_800_000_003)), Some(1_800_000_010));
+        assert_eq!(counter_expiry(&cas_lease("user:x", lease_bucket(1_800_000_003))), Some(1_800_000_030));
         assert_eq!(counter_expiry(&credential_failures("tmi_cc_x")), None);
         assert_eq!(counter_expiry(&user("test", "alice@x")), None);
     }

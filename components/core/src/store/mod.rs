@@ -9,12 +9,12 @@
 //! families.
 //!
 //! Every change that others may race goes through an atomic operation:
-//! compare-and-swap against the exact bytes that were read, or increment.
-//! Compare-and-swap *from absent* is not atomic on every store (Spin's
-//! sqlite store treats it as an upsert), so creating a key that others may
-//! create too is decided by an increment ([`claim`], [`update`]).
+//! compare-and-swap against the exact bytes that were read (or from absent),
+//! or increment. Where a runtime's own compare-and-swap is not atomic
+//! (Spin's), the component wraps its store in a [`lease::LeasedStore`].
 
 pub mod keys;
+pub mod lease;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -104,8 +104,7 @@ pub fn update<T: Serialize + DeserializeOwned>(
         let won = match &current {
             Slot::Live(v) => store.compare_and_swap(key, Some(&v.raw), &new)?,
             Slot::Dead(raw) => store.compare_and_swap(key, Some(raw), &new)?,
-            // Whoever wins the creation lease creates; the others read again.
-            Slot::Absent => claim(store, &keys::creation_lease(key, now))? && store.compare_and_swap(key, None, &new)?,
+            Slot::Absent => store.compare_and_swap(key, None, &new)?,
         };
         if won {
             return Ok(true);
@@ -169,31 +168,6 @@ mod tests {
         assert!(update(&store, "list", 0, FOREVER, add(2)).unwrap());
         assert!(!update(&store, "list", 0, FOREVER, add(2)).unwrap(), "nothing to do");
         assert_eq!(read::<Vec<u32>>(&store, "list", 0).unwrap().unwrap().value, [1, 2]);
-    }
-
-    #[test]
-    fn creation_is_decided_by_the_lease_even_where_cas_from_absent_upserts() {
-        // A store like Spin's sqlite one: a swap from absent always succeeds.
-        struct Upserting(MemoryStore);
-        impl Store for Upserting {
-            fn get(&self, k: &str) -> Result<Option<Vec<u8>>, crate::ports::StoreError> { self.0.get(k) }
-            fn set(&self, k: &str, v: &[u8]) -> Result<(), crate::ports::StoreError> { self.0.set(k, v) }
-            fn delete(&self, k: &str) -> Result<(), crate::ports::StoreError> { self.0.delete(k) }
-            fn increment(&self, k: &str, d: i64) -> Result<i64, crate::ports::StoreError> { self.0.increment(k, d) }
-            fn compare_and_swap(&self, k: &str, expected: Option<&[u8]>, new: &[u8]) -> Result<bool, crate::ports::StoreError> {
-                match expected {
-                    None => self.0.set(k, new).map(|()| true),
-                    Some(_) => self.0.compare_and_swap(k, expected, new),
-                }
-            }
-        }
-        let store = Upserting(MemoryStore::default());
-        // Another creator holds this instant's lease: we must not create over it.
-        assert!(claim(&store, &keys::creation_lease("list", 0)).unwrap());
-        assert!(matches!(update(&store, "list", 0, FOREVER, |_: Option<&u32>| Some(7)), Err(AuthError::Unavailable(_))));
-        assert!(store.get("list").unwrap().is_none());
-        // Once the lease has lapsed, creation goes ahead.
-        assert!(update(&store, "list", 60, FOREVER, |_: Option<&u32>| Some(7)).unwrap());
     }
 
     #[test]
