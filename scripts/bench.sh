@@ -24,14 +24,14 @@ PY
 fi
 
 if [ "$what" = http ] || [ "$what" = all ]; then
-    command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+    command -v wrk >/dev/null || scripts/apt-install.sh wrk
     [ -d benches/http/node_modules/oidc-provider ] || npm install --prefix benches/http --no-audit --no-fund --silent
     scripts/build.sh
     python3 benches/http/run.py "${@:2}"
 fi
 
 if [ "$what" = storage ]; then
-    scripts/install-redis.sh
+    command -v redis-server >/dev/null || scripts/apt-install.sh redis-server
     cargo build --release --locked -p tmi-auth-host
     cargo build --release --locked --target wasm32-wasip2 -p tmi-auth-service
     python3 benches/storage/run.py --backend redb "${@:2}"

@@ -1,4 +1,5 @@
-"""Start the real tmi-auth-host on a free port with a temporary data directory."""
+"""Fixtures: the service (hosts.py: our host, or `spin up` with
+TMI_E2E_RUNTIME=spin), a local OIDC provider, and a Redis of the tests' own."""
 
 import os
 import secrets
@@ -11,98 +12,27 @@ from pathlib import Path
 import pytest
 import requests
 
+from hosts import HOST_BIN, RELAXED_LIMITS, RUNTIME, SPIN, Host, es256_key_pem, free_port  # noqa: F401 (re-exported)
 from spec import REPO, SPEC, SPEC_MISSING
 
 
 def pytest_report_header(config):
+    lines = [f"tmi-auth runtime: {RUNTIME} (TMI_E2E_RUNTIME)"]
     if SPEC is None:
-        return f"!!! {SPEC_MISSING} !!!"
+        lines.append(f"!!! {SPEC_MISSING} !!!")
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter):
+    # Each skipped test by name, with its reason (pytest groups them by line).
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        terminalreporter.write_line(f"skipped {report.nodeid}: {reason.removeprefix('Skipped: ')}", yellow=True)
     if SPEC is None:
         terminalreporter.write_line(f"!!! {SPEC_MISSING} (set TMI_SPEC to check them) !!!", red=True, bold=True)
 
-HOST_BIN = Path(os.environ.get("TMI_HOST_BIN", REPO / "target" / "release" / "tmi-auth-host"))
+
 CALLBACK = "http://localhost:4200/oauth2/callback"
-
-# Generous limits for the shared host: the suite makes many requests from
-# one address. Rate limiting itself is tested on hosts of its own.
-RELAXED_LIMITS = """
-rate_limit_ip = "100000/60"
-rate_limit_session = "1000/60"
-rate_limit_user = "100000/3600"
-"""
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Host:
-    """One running host process."""
-
-    def __init__(self, data_dir, port=None, config=RELAXED_LIMITS, env=None, metrics=False):
-        self.data_dir = Path(data_dir)
-        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        # Prometheus metrics on an address of their own, when asked for.
-        self.metrics_port = free_port() if metrics else None
-        self.config = config
-        # The host's clock runs this many seconds ahead (dev-mode test hook).
-        self.clock_file = self.data_dir.parent / f"clock-{self.port}"
-        self.clock_file.write_text("0")
-        self.env = {"TMI_DEV_CLOCK_OFFSET_FILE": str(self.clock_file), **(env or {})}
-        self.proc = None
-        self.log = self.data_dir.parent / f"host-{self.port}.log"
-
-    def start(self):
-        args = [str(HOST_BIN), "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir), "--dev"]
-        if self.metrics_port:
-            args += ["--metrics-listen", f"127.0.0.1:{self.metrics_port}"]
-        if self.config:
-            path = self.data_dir.parent / f"config-{self.port}.toml"
-            path.write_text(self.config)
-            args += ["--config", str(path)]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TMI_")}
-        env.update(self.env)
-        self.logfile = open(self.log, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.logfile, stderr=subprocess.STDOUT, env=env)
-        deadline = time.time() + 120  # the first start compiles the component
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"host exited with {self.proc.returncode}:\n{self.log.read_text()}")
-            try:
-                if requests.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"host did not become healthy:\n{self.log.read_text()}")
-
-    def stop(self, sig="TERM"):
-        if self.proc and self.proc.poll() is None:
-            if sig == "KILL":
-                self.proc.kill()
-            else:
-                self.proc.terminate()
-            self.proc.wait(timeout=30)
-        self.logfile.close()
-
-    def url(self, path):
-        return self.base + path
-
-    def metrics(self):
-        """The Prometheus text of /metrics."""
-        return requests.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
-
-    def advance_clock(self, seconds):
-        """Move the host's wall clock forward (it reads the offset file)."""
-        offset = int(self.clock_file.read_text()) + seconds
-        self.clock_file.write_text(str(offset))
 
 
 @pytest.fixture(scope="session")
@@ -296,20 +226,18 @@ class RedisServer:
             self.proc.terminate()
             self.proc.wait(timeout=10)
 
+    def fresh_database(self):
+        """The URL of a database no test used before (1..15), emptied."""
+        self.databases = getattr(self, "databases", 0) % 15 + 1
+        subprocess.run(["redis-cli", "-p", str(self.port), "-n", str(self.databases), "FLUSHDB"], check=True, capture_output=True)
+        return f"redis://127.0.0.1:{self.port}/{self.databases}"
+
     def command(self, *args):
         """One command; returns the raw reply."""
         payload = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in args)
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
             s.sendall(payload)
             return s.recv(1 << 20)
-
-
-def es256_key_pem():
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
 
 
 def shared_store_config(redis_url, prefix, limits=RELAXED_LIMITS):
@@ -350,9 +278,12 @@ def host_pair(redis_server, shared_secrets, tmp_path):
         # Behind one load balancer both hosts have one public base URL (the
         # tokens' issuer): A's here.
         prefix = f"e2e-{secrets.token_hex(4)}:"
+        url = redis_server.url
+        if SPIN:  # Spin's Redis store has no key prefix: an empty database of its own
+            url = redis_server.fresh_database()
         pair = [Host(tmp_path / f"{prefix}{name}" / "data", env=dict(shared_secrets), metrics=metrics) for name in "ab"]
         for h in pair:
-            h.config = f'base_url = "{pair[0].base}"\n' + shared_store_config(redis_server.url, prefix, limits)
+            h.config = f'base_url = "{pair[0].base}"\n' + shared_store_config(url, prefix, limits)
             hosts.append(h.start())
         return pair
 
