@@ -60,7 +60,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let services = Services {
         kv: Arc::clone(&kv),
         config: Arc::new(ConfigStore { settings: Arc::new(settings), secrets }),
-        keyring: Arc::new(keyring),
+        keyring: Arc::new(keyring::HostKeyring::new(keyring)),
         outbound,
         metrics,
         dev_clock,

@@ -4,6 +4,9 @@
 //! variable `TMI_SECRET_FOO_BAR`, in the file named by
 //! `TMI_SECRET_FOO_BAR_FILE` (for Docker/Kubernetes secret mounts), and in
 //! `<data-dir>/secrets/foo_bar`. Errors name the secret, never its value.
+//! A secret found is kept in memory: the component asks for the pepper on
+//! every request, and a file read per request cost a twentieth of a
+//! `/healthz`. Changing a secret means restarting the host.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -37,6 +40,8 @@ pub struct Secrets {
     dir: PathBuf,
     /// A snapshot of the `TMI_SECRET_*` variables taken at startup.
     env: HashMap<String, String>,
+    /// Secrets found so far (never the ones not found: they may appear).
+    found: std::sync::RwLock<HashMap<String, SecretValue>>,
 }
 
 impl Secrets {
@@ -51,6 +56,7 @@ impl Secrets {
         Self {
             dir: data_dir.join("secrets"),
             env: env.into_iter().collect(),
+            found: Default::default(),
         }
     }
 
@@ -65,6 +71,17 @@ impl Secrets {
 
     /// Looks a secret up; `Ok(None)` when no source defines it.
     pub fn get(&self, name: &str) -> Result<Option<SecretValue>> {
+        if let Some(value) = self.found.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(name) {
+            return Ok(Some(value.clone()));
+        }
+        let value = self.look_up(name)?;
+        if let Some(value) = &value {
+            self.found.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name.to_string(), value.clone());
+        }
+        Ok(value)
+    }
+
+    fn look_up(&self, name: &str) -> Result<Option<SecretValue>> {
         if !Self::is_valid_name(name) {
             bail!("invalid secret name {name:?}: use lowercase letters, digits and '_'");
         }
@@ -116,6 +133,18 @@ fn trim_final_newline(mut bytes: Vec<u8>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_is_read_once_and_a_missing_one_is_looked_for_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = Secrets::new(dir.path(), Vec::new());
+        assert_eq!(secrets.get("pepper").unwrap(), None);
+        std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
+        std::fs::write(dir.path().join("secrets/pepper"), "first").unwrap();
+        assert_eq!(secrets.get("pepper").unwrap().unwrap().expose(), b"first", "appeared after a miss");
+        std::fs::write(dir.path().join("secrets/pepper"), "second").unwrap();
+        assert_eq!(secrets.get("pepper").unwrap().unwrap().expose(), b"first", "kept in memory");
+    }
 
     #[test]
     fn env_wins_over_file_and_data_dir() {

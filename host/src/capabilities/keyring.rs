@@ -103,8 +103,73 @@ pub(crate) fn dev_secret(path: &Path, generate: impl FnOnce() -> Result<Vec<u8>>
     Ok(bytes)
 }
 
+/// The keyring the host serves: the keys, and the signatures they have
+/// already verified.
+pub struct HostKeyring {
+    keys: NativeKeyring,
+    verified: VerifiedSignatures,
+}
+
+impl HostKeyring {
+    pub fn new(keys: NativeKeyring) -> Self {
+        HostKeyring { keys, verified: VerifiedSignatures::default() }
+    }
+
+    /// A valid signature is remembered, so the next check of the same
+    /// token is a hash lookup instead of a signature verification (an ES256
+    /// verification is most of an introspection's cost; resource servers
+    /// introspect one token many times). Only valid ones are remembered,
+    /// and the keys never change while the host runs, so a remembered
+    /// answer stays right.
+    fn verify(&self, kid: &str, alg: Algorithm, data: &[u8], signature: &[u8]) -> Result<bool, KeyringError> {
+        let digest = VerifiedSignatures::digest(kid, alg, data, signature);
+        if self.verified.contains(&digest) {
+            return Ok(true);
+        }
+        let valid = self.keys.verify(kid, alg, data, signature)?;
+        if valid {
+            self.verified.insert(digest);
+        }
+        Ok(valid)
+    }
+}
+
+/// SHA-256 digests of (kid, alg, data, signature) that verified, in two
+/// generations of at most [`VerifiedSignatures::GENERATION`] each: when the
+/// newer fills up, the older is dropped, so memory stays bounded and
+/// tokens in use stay remembered.
+#[derive(Default)]
+struct VerifiedSignatures(std::sync::Mutex<[std::collections::HashSet<[u8; 32]>; 2]>);
+
+impl VerifiedSignatures {
+    const GENERATION: usize = 50_000;
+
+    fn digest(kid: &str, alg: Algorithm, data: &[u8], signature: &[u8]) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [kid.as_bytes(), alg.name().as_bytes(), data, signature] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        h.finalize().into()
+    }
+
+    fn contains(&self, digest: &[u8; 32]) -> bool {
+        let sets = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        sets[0].contains(digest) || sets[1].contains(digest)
+    }
+
+    fn insert(&self, digest: [u8; 32]) {
+        let mut sets = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if sets[0].len() >= Self::GENERATION {
+            sets[1] = std::mem::take(&mut sets[0]);
+        }
+        sets[0].insert(digest);
+    }
+}
+
 /// The capability as the component sees it, for one request.
-pub struct KeyringView<'a>(pub &'a NativeKeyring);
+pub struct KeyringView<'a>(pub &'a HostKeyring);
 
 /// Links `tmi:auth/keyring` to a [`KeyringView`].
 pub struct Keyring;
@@ -122,12 +187,12 @@ fn to_wit(e: KeyringError) -> wit::Error {
 
 impl wit::Host for KeyringView<'_> {
     fn signing_key(&mut self) -> wasmtime::Result<Result<wit::KeyInfo, wit::Error>> {
-        let (kid, alg) = self.0.signing_key();
+        let (kid, alg) = self.0.keys.signing_key();
         Ok(Ok(wit::KeyInfo { kid: kid.to_string(), alg: alg.into() }))
     }
 
     fn sign(&mut self, kid: String, alg: wit::Algorithm, data: Vec<u8>) -> wasmtime::Result<Result<Vec<u8>, wit::Error>> {
-        Ok(self.0.sign(&kid, alg.into(), &data).map_err(to_wit))
+        Ok(self.0.keys.sign(&kid, alg.into(), &data).map_err(to_wit))
     }
 
     fn verify(&mut self, kid: String, alg: wit::Algorithm, data: Vec<u8>, signature: Vec<u8>) -> wasmtime::Result<Result<bool, wit::Error>> {
@@ -135,13 +200,39 @@ impl wit::Host for KeyringView<'_> {
     }
 
     fn public_keys(&mut self) -> wasmtime::Result<Result<Vec<String>, wit::Error>> {
-        Ok(Ok(self.0.public_keys().to_vec()))
+        Ok(Ok(self.0.keys.public_keys().to_vec()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_verifications_never_accept_what_the_keys_would_refuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = HostKeyring::new(load_dev(&dir.path().join("dev-keys")).unwrap());
+        let sig = ring.keys.sign("dev-es256", Algorithm::Es256, b"token").unwrap();
+        for _ in 0..2 {
+            assert!(ring.verify("dev-es256", Algorithm::Es256, b"token", &sig).unwrap());
+        }
+        assert!(!ring.verify("dev-es256", Algorithm::Es256, b"token!", &sig).unwrap(), "other data");
+        let mut forged = sig.clone();
+        forged[10] ^= 1;
+        assert!(!ring.verify("dev-es256", Algorithm::Es256, b"token", &forged).unwrap(), "other signature");
+        assert!(ring.verify("dev-eddsa", Algorithm::EdDsa, b"token", &sig).is_ok_and(|ok| !ok), "same bytes, other key");
+        assert!(!ring.verified.contains(&VerifiedSignatures::digest("dev-es256", Algorithm::Es256, b"token", &forged)), "refusals are not remembered");
+    }
+
+    #[test]
+    fn remembered_verifications_are_bounded() {
+        let cache = VerifiedSignatures::default();
+        for i in 0..(3 * VerifiedSignatures::GENERATION as u64) {
+            cache.insert(VerifiedSignatures::digest("k", Algorithm::Hs256, &i.to_le_bytes(), b""));
+        }
+        let sets = cache.0.lock().unwrap();
+        assert!(sets[0].len() + sets[1].len() <= 2 * VerifiedSignatures::GENERATION);
+    }
 
     #[test]
     fn dev_keys_persist_across_loads() {

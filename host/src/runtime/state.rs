@@ -10,7 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::devclock::OffsetClock;
 use crate::capabilities::config::{ConfigStore, ConfigView};
-use crate::capabilities::keyring::{KeyringView, NativeKeyring};
+use crate::capabilities::keyring::{HostKeyring, KeyringView};
 use crate::capabilities::keyvalue::{KeyValueView, KvBackend};
 use crate::capabilities::outbound::OutboundPolicy;
 use crate::metrics::Metrics;
@@ -20,7 +20,7 @@ use crate::metrics::Metrics;
 pub struct Services {
     pub kv: Arc<dyn KvBackend>,
     pub config: Arc<ConfigStore>,
-    pub keyring: Arc<NativeKeyring>,
+    pub keyring: Arc<HostKeyring>,
     pub outbound: OutboundPolicy,
     pub metrics: Arc<Metrics>,
     /// Development only: the test suite's adjustable wall clock.
@@ -34,7 +34,7 @@ pub struct State {
     outbound: OutboundPolicy,
     kv: Arc<dyn KvBackend>,
     config: Arc<ConfigStore>,
-    keyring: Arc<NativeKeyring>,
+    keyring: Arc<HostKeyring>,
     metrics: Arc<Metrics>,
 }
 
