@@ -2,8 +2,11 @@
 # Benchmarks (not tests): `scripts/bench.sh [core|http|storage]` (default:
 # core and http).
 #   core: criterion on the core's hot paths, each next to GET /healthz.
-#   http: wrk against the real host, next to /healthz and to node
-#         oidc-provider doing the same operations in the same run.
+#   http: wrk against the real host (grant, introspection, /healthz), next to
+#         the same host on a trivial component, `wasmtime serve` on that
+#         component, and node oidc-provider (one process and a cluster), all
+#         in the same run (benches/http/run.py; --duration, --connections,
+#         --rounds pass through).
 #   storage: does the store stop growing? redb with the clock running ahead,
 #         then Redis (keys without a TTL, longest TTL) in real time.
 set -euo pipefail
@@ -25,8 +28,9 @@ fi
 
 if [ "$what" = http ] || [ "$what" = all ]; then
     command -v wrk >/dev/null || scripts/apt-install.sh wrk
-    [ -d benches/http/node_modules/oidc-provider ] || npm install --prefix benches/http --no-audit --no-fund --silent
+    [ -d benches/http/node_modules/oidc-provider ] || npm ci --prefix benches/http --no-audit --no-fund --silent
     scripts/build.sh
+    cargo build --release --locked --target wasm32-wasip2 -p tmi-bench-trivial
     python3 benches/http/run.py "${@:2}"
 fi
 
