@@ -33,23 +33,14 @@ pub fn print_spin_manifest(args: &SpinManifestArgs) -> Result<()> {
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
     let data_dir = &args.data_dir;
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating the data directory {}", data_dir.display()))?;
     let settings = Settings::load(args.config.as_deref(), std::env::vars(), args.listen, args.dev)?;
-    let secrets = Arc::new(Secrets::from_process_env(data_dir));
-    if args.dev {
-        ensure_dev_pepper(&secrets, data_dir)?;
-    }
-    settings.check(&secrets)?;
-    let keyring = keyring::load(&settings, &secrets, data_dir, args.dev).context("loading signing keys")?;
-    tracing::info!(keys = %keyring.describe(), "keyring ready");
-    let outbound = OutboundPolicy::new(&settings.allowed_outbound_hosts()?)?;
+    let store = settings.store()?;
     let pre = component(&args)?;
     let metrics = Arc::new(Metrics::new());
-    let dev_clock = dev_clock(args.dev);
-    let store = settings.store()?;
-    let kv = open_store(&store, data_dir, &secrets)?;
+    let services = services(settings, data_dir, args.dev, Arc::clone(&metrics))?;
+    let kv = Arc::clone(&services.kv);
     if store.backend != Backend::Redis {
-        let clock = dev_clock.clone().map_or_else(sweep::system_clock, |c| Arc::new(move || c.seconds()) as sweep::Clock);
+        let clock = services.dev_clock.clone().map_or_else(sweep::system_clock, |c| Arc::new(move || c.seconds()) as sweep::Clock);
         sweep::spawn(Arc::downgrade(&kv), Duration::from_secs(store.sweep_interval.unwrap_or(60).max(1)), clock, Arc::clone(&metrics));
     }
     if let Some(addr) = args.metrics_listen {
@@ -57,19 +48,36 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         tracing::info!(listen = %listener.local_addr()?, "metrics at /metrics");
         tokio::spawn(crate::metrics::serve(listener, Arc::clone(&metrics)));
     }
-    let services = Services {
-        kv: Arc::clone(&kv),
-        config: Arc::new(ConfigStore { settings: Arc::new(settings), secrets }),
-        keyring: Arc::new(keyring::HostKeyring::new(keyring)),
-        outbound,
-        metrics,
-        dev_clock,
-    };
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, dev = args.dev, store = kv.name(), "tmi-auth-host ready");
     Arc::new(Server::new(pre, services)).serve(listener, shutdown_signal()).await?;
     close_store(kv).await;
     Ok(())
+}
+
+/// What every component instance is served with, from the settings: the
+/// secrets (with `dev`, a generated pepper), the keys, the key-value
+/// store of `[store]` and the outbound policy, after the one startup check.
+/// The service and the library embedding (`crate::library`) share it.
+pub fn services(settings: Settings, data_dir: &Path, dev: bool, metrics: Arc<Metrics>) -> Result<Services> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let secrets = Arc::new(Secrets::from_process_env(data_dir));
+    if dev {
+        ensure_dev_pepper(&secrets, data_dir)?;
+    }
+    settings.check(&secrets)?;
+    let keyring = keyring::load(&settings, &secrets, data_dir, dev).context("loading signing keys")?;
+    tracing::info!(keys = %keyring.describe(), "keyring ready");
+    let outbound = OutboundPolicy::new(&settings.allowed_outbound_hosts()?)?;
+    let kv = open_store(&settings.store()?, data_dir, &secrets)?;
+    Ok(Services {
+        kv,
+        config: Arc::new(ConfigStore { settings: Arc::new(settings), secrets }),
+        keyring: Arc::new(keyring::HostKeyring::new(keyring)),
+        outbound,
+        metrics,
+        dev_clock: dev_clock(dev),
+    })
 }
 
 /// The engine and the pre-instantiated component (compiled once, cached).

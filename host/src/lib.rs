@@ -11,6 +11,7 @@
 pub mod app;
 pub mod capabilities;
 pub mod cli;
+pub mod library;
 pub mod metrics;
 pub mod runtime;
 pub mod secrets;

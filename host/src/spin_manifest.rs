@@ -60,7 +60,7 @@ pub fn manifest(settings: &Settings, wasm_dir: &str) -> Result<String> {
     out.push_str("# it signs inside the guest with the keys named in signing_keys.\n");
     out.push_str("[component.tmi-auth.dependencies]\n");
     let keyring = quoted(&format!("{wasm_dir}/tmi_auth_keyring.wasm"));
-    let _ = writeln!(out, "\"tmi:auth/keyring@0.1.0\" = {{ path = {keyring}, inherit_configuration = [\"variables\", \"environment\"] }}");
+    let _ = writeln!(out, "\"tmi:auth/keyring@0.2.0\" = {{ path = {keyring}, inherit_configuration = [\"variables\", \"environment\"] }}");
     out.push_str("\n[component.tmi-auth.build]\n");
     out.push_str("command = \"cargo build --release --locked --target wasm32-wasip2 -p tmi-auth-service -p tmi-auth-keyring\"\n");
     out.push_str("watch = [\"components/**/*.rs\", \"components/**/Cargo.toml\", \"wit/**/*.wit\"]\n");

@@ -29,7 +29,7 @@ fn is_allowed_import(name: &str) -> bool {
             version == "0.2.0-draft2" && matches!(interface, "store" | "atomics")
         }
         ("wasi", "config") => version == "0.2.0-draft-2024-09-27" && interface == "store",
-        ("tmi", "auth") => version == "0.1.0" && interface == "keyring",
+        ("tmi", "auth") => version == "0.2.0" && interface == "keyring",
         _ => false,
     }
 }
@@ -101,7 +101,7 @@ fn import_filter_matches_the_contract() {
         "wasi:keyvalue/store@0.2.0-draft2",
         "wasi:keyvalue/atomics@0.2.0-draft2",
         "wasi:config/store@0.2.0-draft-2024-09-27",
-        "tmi:auth/keyring@0.1.0",
+        "tmi:auth/keyring@0.2.0",
     ] {
         assert!(is_allowed_import(ok), "{ok}");
     }
@@ -113,7 +113,7 @@ fn import_filter_matches_the_contract() {
         "wasi:io/streams@0.3.0",
         "spin:key-value/key-value@2.0.0",
         "fermyon:spin/variables@2.0.0",
-        "tmi:auth/keyring@0.2.0",
+        "tmi:auth/keyring@0.1.0",
     ] {
         assert!(!is_allowed_import(bad), "{bad}");
     }

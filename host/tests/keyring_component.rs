@@ -269,7 +269,7 @@ fn import_filter_matches_the_contract() {
         "wasi:keyvalue/store@0.2.0-draft2",
         "wasi:sockets/tcp@0.2.0",
         "wasi:io/streams@0.3.0",
-        "tmi:auth/keyring@0.1.0",
+        "tmi:auth/keyring@0.2.0",
         "fermyon:spin/variables@2.0.0",
     ] {
         assert!(!is_allowed_import(bad), "{bad}");
@@ -293,7 +293,7 @@ fn imports_only_wasi_02_and_config_and_exports_the_keyring() {
         "{imports:#?}"
     );
     let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
-    assert_eq!(exports, ["tmi:auth/keyring@0.1.0"]);
+    assert_eq!(exports, ["tmi:auth/keyring@0.2.0"]);
 }
 
 #[test]

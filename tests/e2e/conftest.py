@@ -257,6 +257,17 @@ signing = true
 """
 
 
+def share_store(host, redis_server, shared_secrets):
+    """Point a host (not yet started) at a Redis of its own with the shared
+    keys and pepper, so another process (a second host, the library
+    embedding) can share its state. Its base URL is fixed to its own."""
+    url = redis_server.fresh_database()
+    prefix = f"shared-{secrets.token_hex(4)}:"
+    host.config = f'base_url = "{host.base}"\n' + (host.config or "") + shared_store_config(url, prefix, limits="")
+    host.env.update(shared_secrets)
+    return host
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     r = RedisServer(tmp_path_factory.mktemp("redis")).start()

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from conftest import CALLBACK, OIDC_CLIENT_ID, OIDC_SECRETS, Host, free_port, oidc_host_config, shared_store_config
+from conftest import CALLBACK, OIDC_CLIENT_ID, OIDC_SECRETS, Host, free_port, oidc_host_config, share_store
 from flows import pkce_pair, query
 from saml_flows import TIMEOUT, Provider, SamlWorld, assert_alive, assert_ended, person, unique
 from saml_idp import Idp, key_and_cert, post_form
@@ -28,10 +28,7 @@ def instances(first, store, redis_server, shared_secrets, root):
     (same configuration, keys and pepper; the public base URL is first's)."""
     if store == "own-store":
         return [first.start()]
-    url = redis_server.fresh_database()
-    prefix = f"replay-{secrets.token_hex(4)}:"
-    first.config = f'base_url = "{first.base}"\n' + first.config + shared_store_config(url, prefix, limits="")
-    first.env.update(shared_secrets)
+    share_store(first, redis_server, shared_secrets)
     second = Host(root / "second" / "data", config=first.config, env=dict(first.env))
     return [first.start(), second.start()]
 

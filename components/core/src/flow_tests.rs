@@ -358,3 +358,28 @@ fn a_broken_configuration_is_503_naming_the_setting_and_healthz_says_so() {
     let body: Value = serde_json::from_slice(&health.body).unwrap();
     assert_eq!(body, serde_json::json!({ "status": "misconfigured", "setting": "oauth_providers" }));
 }
+
+#[test]
+fn the_library_gives_the_service_s_answers_and_sees_its_revocations() {
+    let (svc, w) = (service(), TestWorld::default());
+    let code = login(&svc, &w, T0);
+    let tokens = json(&redeem(&svc, &w, &code, T0));
+    let access = tokens["access_token"].as_str().unwrap();
+    let world = w.at(T0 + 1);
+    let claims = crate::library::verify_token(svc.config(), &world, access).unwrap();
+    assert_eq!(claims.email, "alice@test.tmi");
+    let over_http = json(&svc.handle(&Request::new("POST", "/oauth2/introspect").with_header("content-type", "application/x-www-form-urlencoded").with_body(format!("token={access}").into_bytes()), &world));
+    let typed = crate::library::introspect(svc.config(), &world, access).unwrap().unwrap();
+    assert_eq!((over_http["sub"].as_str(), over_http["exp"].as_u64()), (Some(typed.sub.as_str()), Some(typed.exp)));
+    // Revoked through the service: the library refuses it at once.
+    let r = svc.handle(&Request::new("POST", "/oauth2/revoke").with_header("authorization", &format!("Bearer {access}")), &world);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(matches!(crate::library::verify_token(svc.config(), &world, access), Err(AuthError::InvalidToken(TokenRule::Revoked))));
+    assert_eq!(crate::library::introspect(svc.config(), &world, access).unwrap(), None);
+    // And a refresh token revoked through the library ends its session for the service.
+    let code = login(&svc, &w, T0);
+    let second = json(&redeem(&svc, &w, &code, T0));
+    crate::library::revoke(svc.config(), &world, second["refresh_token"].as_str().unwrap()).unwrap();
+    let r = get_with_token(&svc, &w, "/oauth2/userinfo", second["access_token"].as_str().unwrap(), T0 + 1);
+    assert_eq!(r.status, 401);
+}

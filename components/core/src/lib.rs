@@ -24,6 +24,7 @@ pub(crate) mod domain;
 pub(crate) mod encoding;
 pub mod error;
 pub mod http;
+pub mod library;
 pub(crate) mod identity;
 pub mod ports;
 pub mod saml;

@@ -2,22 +2,15 @@
 //! each request into plain values, runs `tmi-auth-core` against adapters
 //! over the WASI imports, and writes the answer back. No logic lives here.
 
-mod adapters;
+mod outbound;
 
-use tmi_auth_core::store::lease::LeasedStore;
-use tmi_auth_core::values::ConfigError;
-use tmi_auth_core::{AuthError, Config, Request, Response, Service, Store, World};
+use tmi_auth_core::{AuthError, Request, Response, Service};
+use tmi_auth_guest::{load_config, with_world};
 use wasip2::exports::http::incoming_handler::Guest;
 use wasip2::http::types::{
     ErrorCode, Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
 use wasip2::io::streams::StreamError;
-
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "tmi:auth/service",
-    generate_all,
-});
 
 /// The host caps bodies at 1 MiB too; this bounds what the guest buffers.
 const MAX_BODY: usize = 1024 * 1024;
@@ -50,29 +43,12 @@ fn serve(req: &Request) -> Response {
             return e.into_response();
         }
     };
-    let kv = match adapters::KvStore::open() {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("tmi-auth: {e}");
-            return e.into_response();
-        }
+    let http = outbound::WasiHttp::new(config.upstream_timeout);
+    let service = Service::new(config);
+    let (mut response, refusal) = match with_world(&http, |world| service.handle_with_refusal(req, world)) {
+        Ok(answer) => answer,
+        Err(e) => (e.into_response(), Some(e)),
     };
-    let leased;
-    let store: &dyn Store = if adapters::KvStore::cas_is_atomic() {
-        &kv
-    } else {
-        leased = LeasedStore::new(&kv, &adapters::wall_clock_seconds, &adapters::pause);
-        &leased
-    };
-    let http = adapters::WasiHttp::new(config.upstream_timeout);
-    let world = World {
-        store,
-        keyring: &adapters::HostKeyring,
-        http: &http,
-        random: &adapters::WasiRandom,
-        now: wasip2::clocks::wall_clock::now().seconds,
-    };
-    let (mut response, refusal) = Service::new(config).handle_with_refusal(req, &world);
     log_refusal(req, refusal.as_ref());
     // Our host asks why a request was refused, for its metrics (and removes
     // the answer before the client sees it); other runtimes do not ask.
@@ -109,26 +85,6 @@ fn log_refusal(req: &Request, refusal: Option<&AuthError>) {
         },
         None => {}
     }
-}
-
-/// The configuration for one request (or why it does not parse), plus the
-/// secrets it names, fetched by name: our host never lists secrets in
-/// `get-all` (Spin does list its secret variables, which is harmless).
-/// Only the /saml/ endpoints read the SAML providers, whose SP keys and IdP
-/// metadata take about a millisecond to parse, so other requests leave them
-/// out (the host has parsed the whole configuration at startup).
-fn load_config(with_saml: bool) -> Result<Result<Config, ConfigError>, AuthError> {
-    let unavailable = |_| AuthError::Unavailable("configuration unavailable".into());
-    let mut pairs = wasi::config::store::get_all().map_err(unavailable)?;
-    if !with_saml {
-        pairs.retain(|(k, _)| k != tmi_auth_core::config::saml::KEY);
-    }
-    for name in tmi_auth_core::config::secret_names(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-        if let Some(value) = wasi::config::store::get(&name).map_err(unavailable)? {
-            pairs.push((name, value));
-        }
-    }
-    Ok(Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
 }
 
 fn read_request(request: IncomingRequest) -> Result<Request, AuthError> {

@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::body::{self, FORM, JSON, MAX_BODY};
 use crate::config::Config;
-use crate::domain::sessions::{self, Lifetimes};
-use crate::domain::tokens::{self, AccessClaims};
+use crate::domain::sessions::Lifetimes;
+use crate::domain::tokens;
 use crate::error::{AuthError, TokenRule};
 use crate::http::{Params, Request, Response};
 use crate::ports::World;
@@ -24,23 +24,13 @@ fn revoked() -> Response {
     Response::json_no_store(200, &json!({ "message": "Token revoked successfully" }))
 }
 
-/// End the token's session, then the token: an outage between the two
-/// leaves the token unusable already (it carries the session), never a
-/// revoked token whose session lives on.
-fn end(world: &World, lifetimes: &Lifetimes, claims: &AccessClaims) -> Result<(), AuthError> {
-    if let Some(sid) = &claims.sid {
-        sessions::revoke(world, lifetimes, sid)?;
-    }
-    tokens::revoke(world, claims)
-}
-
 /// POST /oauth2/revoke. No credential at all (no bearer token, no token
 /// in the body) is 401, whatever the content type.
 pub fn logout(req: &Request, config: &Config, world: &World) -> Result<Response, AuthError> {
     let lifetimes = Lifetimes::from(config);
     if req.header("authorization").is_some() {
         let claims = tokens::verify(world, config, req.bearer_token()?)?;
-        end(world, &lifetimes, &claims)?;
+        tokens::end(world, &lifetimes, &claims)?;
         return Ok(revoked());
     }
     let no_credential = AuthError::InvalidToken(TokenRule::Missing);
@@ -58,11 +48,6 @@ pub fn logout(req: &Request, config: &Config, world: &World) -> Result<Response,
     };
     let token = body.token.filter(|t| !t.is_empty()).ok_or(no_credential)?;
     let _hint = body.token_type_hint; // both kinds are tried (RFC 7009 §2.1)
-    // RFC 7009 §2.2: an invalid or unknown token is not an error.
-    if let Ok(claims) = tokens::verify_signed(world, config, &token) {
-        end(world, &lifetimes, &claims)?;
-    } else if let Some((refresh, _)) = sessions::lookup_refresh(world, &token)? {
-        sessions::revoke(world, &lifetimes, &refresh.session)?;
-    }
+    tokens::revoke_any(world, config, &token)?;
     Ok(revoked())
 }

@@ -76,7 +76,7 @@ pub enum Outcome {
 /// Where the login result goes.
 enum Delivery {
     /// SP-initiated: as the stored request asks (code or fragment tokens).
-    Requested(Box<Pending>),
+    Requested(ClientRequest),
     /// IdP-initiated with an allowed callback as RelayState: fragment tokens.
     Fragment(ClientRequest),
     /// IdP-initiated without RelayState: tokens in the response body.
@@ -89,13 +89,37 @@ struct Pending {
     request: Versioned<SamlRequest>,
 }
 
+/// A Response that passed every check and was used up: who logged in,
+/// at which provider, and the request of ours it answered (if any).
+pub struct Accepted<'c> {
+    /// The validated login.
+    pub login: SamlLogin,
+    /// The provider it was for.
+    pub provider: &'c SamlProviderConfig,
+    /// Our request it answered; `None` for an IdP-initiated login.
+    pub request: Option<SamlRequest>,
+}
+
 /// POST /saml/acs, after the form is parsed: validate the Response for
 /// the right provider, then apply its effects in the order above.
 pub fn acs(world: &World, config: &Config, root: &Element, relay_state: Option<&str>) -> Result<Outcome, AuthError> {
+    let accepted = accept(world, config, root, relay_state)?;
+    let delivery = match (accepted.request, relay_state) {
+        (Some(request), _) => Delivery::Requested(request.client),
+        (None, Some(callback)) => Delivery::Fragment(ClientRequest::callback_only(callback, &config.callback_allowlist, "RelayState")?),
+        (None, None) => Delivery::Json,
+    };
+    deliver(world, config, accepted.provider, &accepted.login, delivery)
+}
+
+/// Every check of the ACS, and the single uses it consumes (our request,
+/// the assertion), without opening a session: the service's ACS and the
+/// library's `validate-response` both start here.
+pub fn accept<'c>(world: &World, config: &'c Config, root: &Element, relay_state: Option<&str>) -> Result<Accepted<'c>, AuthError> {
     // Whose login is it? An answer to our request names it; an unsolicited
     // one is matched by its (still unverified) Issuer, and then verified
     // against that provider's keys like any other.
-    let (delivery, login, provider) = match response::claimed_in_response_to(root) {
+    let (pending, login, provider) = match response::claimed_in_response_to(root) {
         Some(irt) => {
             let pending = pending_request(world, irt, relay_state)?;
             let provider = config.saml_provider(&pending.request.value.provider).ok_or(AuthError::AccessDenied(SamlRule::ProviderDisabled))?;
@@ -103,19 +127,15 @@ pub fn acs(world: &World, config: &Config, root: &Element, relay_state: Option<&
             if login.in_response_to.as_deref() != Some(pending.request.value.request_id.as_str()) {
                 return Err(AuthError::AccessDenied(SamlRule::InResponseToMismatch));
             }
-            (Delivery::Requested(Box::new(pending)), login, provider)
+            (Some(pending), login, provider)
         }
         None => {
             let candidates = unsolicited_candidates(config, root)?;
-            let delivery = match relay_state {
-                Some(callback) => Delivery::Fragment(ClientRequest::callback_only(callback, &config.callback_allowlist, "RelayState")?),
-                None => Delivery::Json,
-            };
             let (login, provider) = validate_unsolicited(&candidates, root, world)?;
-            (delivery, login, provider)
+            (None, login, provider)
         }
     };
-    if let Delivery::Requested(p) = &delivery {
+    if let Some(p) = &pending {
         let used = SamlRequest { used: true, ..p.request.value.clone() };
         if !store::replace(world.store, &p.key, &p.request, &used, p.request.expires_at)? {
             return Err(AuthError::AccessDenied(SamlRule::RequestAnswered));
@@ -124,7 +144,7 @@ pub fn acs(world: &World, config: &Config, root: &Element, relay_state: Option<&
     if !store::claim(world.store, &keys::assertion_claim(&provider.id, &login.assertion_id, login.replayable_until))? {
         return Err(AuthError::AccessDenied(SamlRule::AssertionReplayed));
     }
-    deliver(world, config, provider, &login, delivery)
+    Ok(Accepted { login, provider, request: pending.map(|p| p.request.value) })
 }
 
 /// The request an InResponseTo names: stored, unused, and matching the
@@ -196,12 +216,11 @@ fn deliver(world: &World, config: &Config, provider: &SamlProviderConfig, login:
         Ok(Outcome::Redirect(client.fragment_redirect(&params)))
     };
     match delivery {
-        Delivery::Requested(p) if p.request.value.client.code_challenge.is_some() => {
-            let client = &p.request.value.client;
-            let code = codes::issue(world, &user, client, Some(sid))?;
+        Delivery::Requested(client) if client.code_challenge.is_some() => {
+            let code = codes::issue(world, &user, &client, Some(sid))?;
             Ok(Outcome::Redirect(client.redirect(&[("code", &code)])?))
         }
-        Delivery::Requested(p) => tokens_to(&p.request.value.client),
+        Delivery::Requested(client) => tokens_to(&client),
         Delivery::Fragment(client) => tokens_to(&client),
         Delivery::Json => Ok(Outcome::Tokens(open_session(world, config, &user, &sid)?)),
     }

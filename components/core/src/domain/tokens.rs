@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{credentials, sessions, users};
+use super::sessions::{self, Lifetimes};
+use super::{credentials, users};
 use crate::config::Config;
 use crate::encoding::{b64url, b64url_decode};
 use crate::error::{AuthError, TokenRule};
@@ -79,6 +80,28 @@ pub fn mint(world: &World, claims: &AccessClaims) -> Result<String, AuthError> {
 /// Revoke one access token until it would have expired anyway.
 pub fn revoke(world: &World, claims: &AccessClaims) -> Result<(), AuthError> {
     store::write(world.store, &keys::revoked_jti(&claims.jti), &true, claims.exp)
+}
+
+/// End the token's session, then the token: an outage between the two
+/// leaves the token unusable already (it carries the session), never a
+/// revoked token whose session lives on.
+pub fn end(world: &World, lifetimes: &Lifetimes, claims: &AccessClaims) -> Result<(), AuthError> {
+    if let Some(sid) = &claims.sid {
+        sessions::revoke(world, lifetimes, sid)?;
+    }
+    revoke(world, claims)
+}
+
+/// Revoke an access token (expired ones too) or a refresh token, ending
+/// its session. An invalid or unknown token is no error (RFC 7009 §2.2).
+pub fn revoke_any(world: &World, config: &Config, token: &str) -> Result<(), AuthError> {
+    let lifetimes = Lifetimes::from(config);
+    if let Ok(claims) = verify_signed(world, config, token) {
+        end(world, &lifetimes, &claims)?;
+    } else if let Some((refresh, _)) = sessions::lookup_refresh(world, token)? {
+        sessions::revoke(world, &lifetimes, &refresh.session)?;
+    }
+    Ok(())
 }
 
 /// Check signature, issuer, audience, time window and revocation: the
