@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Benchmarks (not tests): `scripts/bench.sh [core|http|storage]` (default:
-# core and http).
+# Benchmarks (not tests): `scripts/bench.sh [core|library|http|storage]`
+# (default: core, library and http).
 #   core: criterion on the core's hot paths, each next to GET /healthz.
 #   http: wrk against the real host (grant, introspection, /healthz), next to
 #         the same host on a trivial component, `wasmtime serve` on that
 #         component, and node oidc-provider (one process and a cluster), all
 #         in the same run (benches/http/run.py; --duration, --connections,
 #         --rounds pass through).
+#   library: verify-token through the library component embedded in Rust,
+#         next to the same check in the native core.
 #   storage: does the store stop growing? redb with the clock running ahead,
 #         then Redis (keys without a TTL, longest TTL) in real time.
 set -euo pipefail
@@ -24,6 +26,11 @@ print(f"\n{'core operation':<45} {'mean':>12} {'vs healthz':>11}")
 for name, ns in sorted(est.items(), key=lambda kv: kv[1]):
     print(f"{name:<45} {ns / 1000:>10.2f}us {ns / base:>10.1f}x")
 PY
+fi
+
+if [ "$what" = library ] || [ "$what" = all ]; then
+    scripts/build.sh
+    cargo bench --locked -p tmi-auth-bench --bench library
 fi
 
 if [ "$what" = http ] || [ "$what" = all ]; then

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 use tmi_auth_core::testing::TestWorld;
-use tmi_auth_core::{Config, Request, Response, Service};
+use tmi_auth_core::{Config, Request, Response, Service, World};
 
 /// A fixed "now" for every benchmark.
 pub const NOW: u64 = 1_800_000_000;
@@ -39,14 +39,19 @@ fn location_param(r: &Response, name: &str) -> String {
 
 /// One whole login: authorize, callback, token. Returns the token response.
 pub fn login(svc: &Service, w: &TestWorld, hint: &str) -> Value {
+    login_in(svc, &w.at(NOW), hint)
+}
+
+/// [`login`] in any world (another keyring, another time).
+pub fn login_in(svc: &Service, world: &World, hint: &str) -> Value {
     let authorize = format!(
         "/oauth2/authorize?idp=test&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256&client_callback={CALLBACK}&login_hint={hint}"
     );
-    let r = svc.handle(&Request::new("GET", &authorize), &w.at(NOW));
+    let r = svc.handle(&Request::new("GET", &authorize), world);
     let callback = format!("/oauth2/callback?code={}&state={}", location_param(&r, "code"), location_param(&r, "state"));
-    let r = svc.handle(&Request::new("GET", &callback), &w.at(NOW));
+    let r = svc.handle(&Request::new("GET", &callback), world);
     let body = json!({ "grant_type": "authorization_code", "code": location_param(&r, "code"), "code_verifier": VERIFIER, "redirect_uri": CALLBACK });
-    let r = svc.handle(&post_json("/oauth2/token", &body), &w.at(NOW));
+    let r = svc.handle(&post_json("/oauth2/token", &body), world);
     assert_eq!(r.status, 200);
     json(&r)
 }
