@@ -9,7 +9,7 @@ scripts/build.sh
 command -v redis-server >/dev/null || scripts/apt-install.sh redis-server  # a real Redis for the Redis tests
 
 echo "==> cargo tests"
-cargo test --release --locked --workspace --exclude tmi-auth-service --exclude tmi-auth-bench --exclude tmi-bench-trivial --exclude tmi-auth-library --exclude tmi-auth-guest
+cargo test --release --locked --workspace --exclude tmi-auth-service --exclude tmi-auth-bench --exclude tmi-bench-trivial --exclude tmi-auth-library --exclude tmi-auth-guest --exclude tmi-auth-middleware --exclude tmi-auth-middleware-example
 
 echo "==> end-to-end tests"
 if [ ! -x .venv/bin/pytest ] || ! cmp -s tests/requirements.txt .venv/requirements.txt; then

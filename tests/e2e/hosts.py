@@ -56,6 +56,9 @@ def host_only(reason):
 class NativeHost:
     """One running tmi-auth-host process."""
 
+    # What /healthz answers once the host is up.
+    ready_status = 200
+
     def __init__(self, data_dir, port=None, config=RELAXED_LIMITS, env=None, metrics=False):
         self.data_dir = Path(data_dir)
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +105,7 @@ class NativeHost:
                 health = requests.get(self.base + "/healthz", timeout=1)
             except requests.RequestException:
                 health = None
-            if health is not None and health.status_code == 200:
+            if health is not None and health.status_code == self.ready_status:
                 return self
             if health is not None and health.status_code == 503 and "misconfigured" in health.text:
                 # Spin starts nothing before a request: a broken setting shows here.

@@ -5,7 +5,9 @@
 
 pub mod ports;
 
-use tmi_auth_core::ports::{HttpClient, Store};
+use tmi_auth_core::ports::{HttpClient, HttpError, OutboundRequest, OutboundResponse, Store};
+use tmi_auth_core::Response;
+use wasip2::http::types::{ErrorCode, Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
 use tmi_auth_core::store::lease::LeasedStore;
 use tmi_auth_core::values::ConfigError;
 use tmi_auth_core::{AuthError, Config, World};
@@ -50,4 +52,39 @@ pub fn with_world<R>(http: &dyn HttpClient, f: impl FnOnce(&World) -> R) -> Resu
     };
     let world = World { store, keyring: &ports::HostKeyring, http, random: &ports::WasiRandom, now: ports::wall_clock_seconds() };
     Ok(f(&world))
+}
+
+/// For components that never call an identity provider.
+pub struct NoOutbound;
+
+impl HttpClient for NoOutbound {
+    fn send(&self, _: &OutboundRequest) -> Result<OutboundResponse, HttpError> {
+        Err(HttpError::Denied)
+    }
+}
+
+/// Write the core's response as the answer to a `wasi:http` request.
+pub fn write_response(out: ResponseOutparam, response: Response) {
+    let headers: Vec<(String, Vec<u8>)> =
+        response.headers.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
+    let fields = match Fields::from_list(&headers) {
+        Ok(fields) => fields,
+        Err(_) => {
+            ResponseOutparam::set(out, Err(ErrorCode::InternalError(Some("invalid response header".into()))));
+            return;
+        }
+    };
+    let outgoing = OutgoingResponse::new(fields);
+    let _ = outgoing.set_status_code(response.status);
+    let Ok(body) = outgoing.body() else { return };
+    ResponseOutparam::set(out, Ok(outgoing));
+    if let Ok(stream) = body.write() {
+        for chunk in response.body.chunks(4096) {
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                return;
+            }
+        }
+        drop(stream);
+    }
+    let _ = OutgoingBody::finish(body, None);
 }

@@ -5,9 +5,8 @@
 
 use tmi_auth_core::error::TokenRule;
 use tmi_auth_core::library::{self as core, PkceError};
-use tmi_auth_core::ports::{HttpClient, HttpError, OutboundRequest, OutboundResponse};
 use tmi_auth_core::{AuthError, Config, World};
-use tmi_auth_guest::{load_config, with_world};
+use tmi_auth_guest::{load_config, with_world, NoOutbound};
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -25,15 +24,6 @@ use exports::tmi::auth::{credentials as cc, pkce, saml, tokens};
 struct Library;
 
 export!(Library);
-
-/// The library never calls an identity provider.
-struct NoOutbound;
-
-impl HttpClient for NoOutbound {
-    fn send(&self, _: &OutboundRequest) -> Result<OutboundResponse, HttpError> {
-        Err(HttpError::Denied)
-    }
-}
 
 /// Run one core call with the configuration and world of this call.
 fn call<T>(with_saml: bool, f: impl FnOnce(&Config, &World) -> Result<T, AuthError>) -> Result<T, AuthError> {

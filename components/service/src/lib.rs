@@ -5,11 +5,9 @@
 mod outbound;
 
 use tmi_auth_core::{AuthError, Request, Response, Service};
-use tmi_auth_guest::{load_config, with_world};
+use tmi_auth_guest::{load_config, with_world, write_response};
 use wasip2::exports::http::incoming_handler::Guest;
-use wasip2::http::types::{
-    ErrorCode, Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
-};
+use wasip2::http::types::{IncomingBody, IncomingRequest, Method, ResponseOutparam};
 use wasip2::io::streams::StreamError;
 
 /// The host caps bodies at 1 MiB too; this bounds what the guest buffers.
@@ -133,27 +131,3 @@ fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, AuthError> {
     Ok(bytes)
 }
 
-fn write_response(out: ResponseOutparam, response: Response) {
-    let headers: Vec<(String, Vec<u8>)> =
-        response.headers.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
-    let fields = match Fields::from_list(&headers) {
-        Ok(fields) => fields,
-        Err(_) => {
-            ResponseOutparam::set(out, Err(ErrorCode::InternalError(Some("invalid response header".into()))));
-            return;
-        }
-    };
-    let outgoing = OutgoingResponse::new(fields);
-    let _ = outgoing.set_status_code(response.status);
-    let Ok(body) = outgoing.body() else { return };
-    ResponseOutparam::set(out, Ok(outgoing));
-    if let Ok(stream) = body.write() {
-        for chunk in response.body.chunks(4096) {
-            if stream.blocking_write_and_flush(chunk).is_err() {
-                return;
-            }
-        }
-        drop(stream);
-    }
-    let _ = OutgoingBody::finish(body, None);
-}
