@@ -40,3 +40,8 @@ if [ -n "$spin_bin" ]; then
 else
     echo "!!! SKIPPED: the end-to-end suite under Spin: no Spin CLI (../shared/tools/spin/get-spin or spin on PATH) !!!" >&2
 fi
+
+# Every fuzz target (fuzz/) for a short run on each commit: the regressions
+# replayed, then 15 s of libFuzzer each (scripts/fuzz.sh 600 for a long run).
+echo "==> fuzzing (15 s per target)"
+scripts/fuzz.sh 15
