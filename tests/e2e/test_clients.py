@@ -105,13 +105,13 @@ def test_lockout_grows_and_expires(fresh_host):
         assert_error(grant(h, cred["client_id"], "x" * 43), 401, "invalid_client")
     r = grant(h, cred["client_id"], cred["client_secret"])
     assert_error(r, 429)
-    assert int(r.headers["retry-after"]) == 1
+    assert 1 <= int(r.headers["retry-after"]) <= 2  # at least a whole second
     h.advance_clock(2)
     for _ in range(5):
         assert_error(grant(h, cred["client_id"], "x" * 43), 401, "invalid_client")
     r = grant(h, cred["client_id"], cred["client_secret"])
     assert_error(r, 429)
-    assert 29 <= int(r.headers["retry-after"]) <= 30
+    assert 30 <= int(r.headers["retry-after"]) <= 31
     h.advance_clock(31)
     assert grant(h, cred["client_id"], cred["client_secret"]).status_code == 200
 

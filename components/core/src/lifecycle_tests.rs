@@ -294,17 +294,19 @@ fn wrong_secrets_lock_the_client_out_for_growing_periods() {
     for _ in 0..5 {
         assert_error(&cc_grant(&svc, &w, &id, &wrong, now), 401, "invalid_client");
     }
-    // Locked for 1 s: even the right secret is refused.
+    // Locked for 1 s (at least a whole second, whatever the fraction of
+    // the current one): even the right secret is refused.
     let locked = cc_grant(&svc, &w, &id, &secret, now);
     assert_error(&locked, 429, "rate_limit_exceeded");
-    assert_eq!(locked.header_value("retry-after"), Some("1"));
-    now += 1;
+    assert_eq!(locked.header_value("retry-after"), Some("2"));
+    assert_error(&cc_grant(&svc, &w, &id, &secret, now + 1), 429, "rate_limit_exceeded");
+    now += 2;
     for _ in 0..5 {
         assert_error(&cc_grant(&svc, &w, &id, &wrong, now), 401, "invalid_client");
     }
     let locked = cc_grant(&svc, &w, &id, &secret, now);
-    assert_eq!(locked.header_value("retry-after"), Some("30"));
-    now += 30;
+    assert_eq!(locked.header_value("retry-after"), Some("31"));
+    now += 31;
     assert_eq!(cc_grant(&svc, &w, &id, &secret, now).status, 200, "success after the lock");
     // Success resets the count: four more failures do not lock.
     for _ in 0..4 {

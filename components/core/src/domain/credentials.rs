@@ -205,7 +205,8 @@ fn count_failure(world: &World, client_id: &str) -> Result<(), AuthError> {
     let failures = world.store.increment(&keys::credential_failures(client_id), 1)?;
     let step = LOCKOUT_STEPS.iter().rev().find(|(n, _)| failures == *n || (failures > 50 && *n == 50));
     if let Some((_, secs)) = step {
-        store::write(world.store, &keys::credential_lock(client_id), &true, world.now + secs)?;
+        // Clocks count whole seconds: one more, so the lock lasts at least `secs`.
+        store::write(world.store, &keys::credential_lock(client_id), &true, world.now + secs + 1)?;
     }
     Ok(())
 }
