@@ -1,5 +1,6 @@
-"""The `tmi:auth` library component embedded in JavaScript (tests/embed/:
-transpiled by jco, imports supplied by Node: an in-memory store, the
+"""The `tmi:auth` library component embedded in JavaScript and in Python
+(tests/embed/: transpiled by jco and run by Node, or instantiated by
+wasmtime-py; the imports supplied by the embedding: an in-memory store, the
 configuration, a keyring verifying with the service's JWKS). What the
 running service issues, the library accepts with the same claims; tampered
 or foreign tokens are refused with the service's rules; PKCE pairs check
@@ -9,6 +10,7 @@ import base64
 import json
 import shutil
 import subprocess
+import sys
 
 import jwt
 import pytest
@@ -18,11 +20,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from flows import bearer, login_tokens
 from spec import REPO
 
-PROGRAM = REPO / "tests" / "embed" / "library.mjs"
 LIBRARY = REPO / "target" / "wasm32-wasip2" / "release" / "tmi_auth_library.wasm"
 NODE = shutil.which("node")
-
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed (the JS embedding runs under Node)")
+# Each embedding: the program that runs calls through it.
+EMBEDDINGS = {
+    "javascript": [NODE, str(REPO / "tests" / "embed" / "library.mjs")],
+    "python": [sys.executable, str(REPO / "tests" / "embed" / "library.py")],
+}
 
 VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636, appendix B
@@ -33,31 +37,46 @@ def service(host):
     """The service's issuer and JWKS address, as a client discovers them."""
     if not LIBRARY.exists():
         pytest.fail(f"{LIBRARY} is missing: scripts/test.sh builds it")
-    if not (REPO / "tests" / "node_modules" / "@bytecodealliance" / "jco").exists():
-        pytest.fail("tests/node_modules has no jco: run scripts/test.sh (npm ci --prefix tests)")
     discovery = requests.get(host.url("/.well-known/openid-configuration"), timeout=10).json()
     assert discovery["issuer"] == host.base
     return discovery
 
 
-def js(service, *calls, base_url=None, jwks=None):
-    """Make `calls` ([interface.function, *args]) through the JS embedding,
-    configured as the service is (or for another base URL, or with the keys
-    of another JWKS file)."""
-    settings = {"base_url": base_url or service["issuer"], "dev_mode": "true"}
-    out = subprocess.run(
-        [NODE, str(PROGRAM), "--config", json.dumps(settings), "--jwks", str(jwks or service["jwks_uri"]), "--component", str(LIBRARY)],
-        input=json.dumps(calls), capture_output=True, text=True, timeout=120, cwd=REPO,
-    )
-    assert out.returncode == 0, out.stderr
-    answers = json.loads(out.stdout)
-    assert len(answers) == len(calls)
-    return answers
+@pytest.fixture(params=sorted(EMBEDDINGS))
+def embedded(request, service):
+    """`embedded(*calls, base_url=None, jwks=None)`: make `calls`
+    ([interface.function, *args]) through one embedding (a process of its
+    own), configured as the service is (or for another base URL, or with the
+    keys of another JWKS file); the answers, {"ok": …} or {"error": …}."""
+    language = request.param
+    if language == "javascript":
+        if NODE is None:
+            pytest.skip("node is not installed (the JS embedding runs under Node)")
+        if not (REPO / "tests" / "node_modules" / "@bytecodealliance" / "jco").exists():
+            pytest.fail("tests/node_modules has no jco: run scripts/test.sh (npm ci --prefix tests)")
+
+    def call(*calls, base_url=None, jwks=None):
+        settings = {"base_url": base_url or service["issuer"], "dev_mode": "true"}
+        out = subprocess.run(
+            EMBEDDINGS[language] + ["--config", json.dumps(settings), "--jwks", str(jwks or service["jwks_uri"]), "--component", str(LIBRARY)],
+            input=json.dumps(calls), capture_output=True, text=True, timeout=120, cwd=REPO,
+        )
+        assert out.returncode == 0, out.stderr
+        answers = json.loads(out.stdout)
+        assert len(answers) == len(calls)
+        return answers
+
+    return call
 
 
-def test_pkce_pairs_check(service):
-    assert js(
-        service,
+def field(record, name):
+    """A record's field by its WIT name (wasmtime-py keeps it; jco camel-cases it)."""
+    camel = name.split("-")[0] + "".join(part.title() for part in name.split("-")[1:])
+    return record[name] if name in record else record[camel]
+
+
+def test_pkce_pairs_check(embedded):
+    assert embedded(
         ["pkce.challenge", VERIFIER],
         ["pkce.verify", VERIFIER, CHALLENGE],
         ["pkce.verify", VERIFIER[:-1] + "Y", CHALLENGE],
@@ -66,11 +85,10 @@ def test_pkce_pairs_check(service):
     ) == [{"ok": CHALLENGE}, {"ok": True}, {"ok": False}, {"error": "malformed-verifier"}, {"error": "malformed-challenge"}]
 
 
-def test_a_service_token_verifies_to_the_claims_userinfo_gives(host, service):
-    token = login_tokens(host, "js-alice")["access_token"]
+def test_a_service_token_verifies_to_the_claims_userinfo_gives(host, service, embedded):
+    token = login_tokens(host, "embedded-alice")["access_token"]
     userinfo = requests.get(host.url("/oauth2/userinfo"), headers=bearer(token), timeout=10).json()
-    verified, introspected, revoked, *after = js(
-        service,
+    verified, introspected, revoked, refused, inactive = embedded(
         ["tokens.verify", token],
         ["tokens.introspect", token],
         # The embedding's own (in-memory) store: what it revokes, it refuses.
@@ -79,26 +97,26 @@ def test_a_service_token_verifies_to_the_claims_userinfo_gives(host, service):
         ["tokens.introspect", token],
     )
     claims = verified["ok"]
-    for field in ("sub", "email", "name", "idp"):
-        assert claims[field] == userinfo[field], field
+    for name in ("sub", "email", "name", "idp"):
+        assert claims[name] == userinfo[name], name
     # userinfo names no issuer: discovery does.
     assert claims["iss"] == claims["aud"] == service["issuer"]
-    assert claims["sessionId"] and claims["expiresAt"] > claims["issuedAt"]
+    assert field(claims, "session-id") and field(claims, "expires-at") > field(claims, "issued-at")
     assert introspected["ok"]["active"] is True and introspected["ok"]["sub"] == userinfo["sub"]
     assert revoked == {"ok": None}
-    assert after == [{"error": {"tag": "invalid", "val": "revoked"}}, {"ok": {"active": False}}]
+    assert refused == {"error": {"tag": "invalid", "val": "revoked"}}
+    assert inactive["ok"]["active"] is False and inactive["ok"].get("sub") is None
 
 
-def test_a_tampered_token_is_refused_with_the_rule(host, service):
-    token = login_tokens(host, "js-bob")["access_token"]
+def test_a_tampered_token_is_refused_with_the_rule(host, embedded):
+    token = login_tokens(host, "embedded-bob")["access_token"]
     head, body, signature = token.split(".")
     forged = signature[:-4] + ("AAAA" if signature[-4:] != "AAAA" else "BBBB")
     kid = json.loads(b64url_decode(head))["kid"]
     # Algorithm confusion: HS256 "signed" with the public key's id, and none.
     hs256 = f"{b64url_json({'alg': 'HS256', 'kid': kid})}.{body}.{signature}"
     unsigned = f"{b64url_json({'alg': 'none', 'kid': kid})}.{body}."
-    assert js(
-        service,
+    assert embedded(
         ["tokens.verify", f"{head}.{body}.{forged}"],
         ["tokens.verify", hs256],
         ["tokens.verify", unsigned],
@@ -111,16 +129,16 @@ def test_a_tampered_token_is_refused_with_the_rule(host, service):
     ]
 
 
-def test_a_token_for_another_service_is_refused(host, service):
-    token = login_tokens(host, "js-carol")["access_token"]
-    assert js(service, ["tokens.verify", token], base_url="https://other.example.com") == [
+def test_a_token_for_another_service_is_refused(host, embedded):
+    token = login_tokens(host, "embedded-carol")["access_token"]
+    assert embedded(["tokens.verify", token], base_url="https://other.example.com") == [
         {"error": {"tag": "invalid", "val": "wrong-audience"}}
     ]
 
 
-def test_every_published_algorithm_verifies(host, service, tmp_path):
-    claims, jwks, tokens = resigned(login_tokens(host, "js-dave")["access_token"], tmp_path)
-    answers = js(service, *[["tokens.verify", t] for t in tokens.values()], jwks=jwks)
+def test_every_published_algorithm_verifies(host, embedded, tmp_path):
+    claims, jwks, tokens = resigned(login_tokens(host, "embedded-dave")["access_token"], tmp_path)
+    answers = embedded(*[["tokens.verify", t] for t in tokens.values()], jwks=jwks)
     for alg, answer in zip(tokens, answers):
         if alg.startswith("wrong"):
             assert answer == {"error": {"tag": "invalid", "val": "bad-signature"}}, alg
@@ -128,7 +146,7 @@ def test_every_published_algorithm_verifies(host, service, tmp_path):
             assert answer["ok"]["jti"] == claims["jti"], alg
 
 
-# --- Shared with test_library_python.py ---
+# --- Tokens of our own ---
 
 
 def b64url_decode(part):
