@@ -17,12 +17,8 @@ use tmi_auth_core::{Config, Request, Response, Service};
 
 /// The fixed "now" of every target (the core's tests use the same).
 pub const NOW: u64 = 1_800_000_000;
-/// [`NOW`] as an XML dateTime.
-pub const NOW_RFC3339: &str = "2027-01-15T08:00:00Z";
-/// The service's public base URL (the SAML test IdP addresses it).
-pub const BASE_URL: &str = "https://auth.example.com";
 /// The one allowed client callback.
-pub const CALLBACK: &str = "https://app.example.com/cb";
+pub use tmi_auth_core::testing::CALLBACK;
 /// A PKCE verifier and its S256 challenge.
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 /// The S256 challenge of [`VERIFIER`].
@@ -31,19 +27,8 @@ pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 /// The configuration of the core's flow tests (`flow_tests::service_with`)
 /// plus the SAML test IdP `corp-idp` (`saml::test_support::saml_pairs`).
 pub fn config_pairs() -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = [
-        ("base_url", BASE_URL),
-        ("dev_mode", "true"),
-        ("client_callback_allowlist", CALLBACK),
-        ("admins", "admin@test.tmi"),
-        ("rate_limit_ip", "off"),
-        ("rate_limit_session", "off"),
-        ("rate_limit_user", "off"),
-        ("client_secret_pepper", "unit-test-pepper-unit-test-pepper"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let mut pairs: Vec<(String, String)> =
+        tmi_auth_core::testing::settings().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     pairs.extend(idp::saml_pairs(&idp::provider_json("")));
     pairs
 }
@@ -155,18 +140,7 @@ pub fn signed_saml_response(request_id: Option<&str>) -> String {
 
 /// A LogoutRequest of the SAML test IdP (unsigned XML).
 pub fn logout_request(id: &str, name_id: &str) -> String {
-    format!(
-        concat!(
-            r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" "#,
-            r#"ID="{id}" Version="2.0" IssueInstant="{issued}" Destination="{destination}">"#,
-            r#"<saml:Issuer>{issuer}</saml:Issuer><saml:NameID>{name_id}</saml:NameID></samlp:LogoutRequest>"#
-        ),
-        id = id,
-        issued = NOW_RFC3339,
-        destination = idp::SLO,
-        issuer = idp::IDP_ENTITY,
-        name_id = name_id
-    )
+    idp::logout_request(id, name_id, NOW, idp::SLO)
 }
 
 /// The query string of `xml` sent over HTTP-Redirect, signed by the SAML

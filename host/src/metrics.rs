@@ -100,7 +100,7 @@ impl Metrics {
 
     /// One answered request, and what the component said about its refusal.
     pub fn request(&self, method: &str, path: &str, status: u16, elapsed: Duration, outcome: Option<&str>) {
-        let route = route_template(path);
+        let route = tmi_auth_core::route_template(path);
         let method = method_label(method);
         self.requests.get_or_create(&RequestLabels { method: method.clone(), route, status }).inc();
         self.latency.get_or_create(&RouteLabels { method: method.clone(), route }).observe(elapsed.as_secs_f64());
@@ -160,42 +160,6 @@ fn method_label(method: &str) -> String {
     }
 }
 
-/// The route a path belongs to, as the spec writes it; never the path
-/// itself (ids and provider names are not labels of their own).
-pub fn route_template(path: &str) -> &'static str {
-    const EXACT: &[&str] = &[
-        "/healthz",
-        "/oauth2/authorize",
-        "/oauth2/callback",
-        "/oauth2/token",
-        "/oauth2/refresh",
-        "/oauth2/revoke",
-        "/oauth2/introspect",
-        "/oauth2/userinfo",
-        "/oauth2/providers",
-        "/users/me",
-        "/client-credentials",
-        "/saml/providers",
-        "/saml/acs",
-        "/saml/slo",
-        "/.well-known/openid-configuration",
-        "/.well-known/oauth-authorization-server",
-        "/.well-known/oauth-protected-resource",
-        "/.well-known/jwks.json",
-    ];
-    if let Some(route) = EXACT.iter().find(|r| **r == path) {
-        return route;
-    }
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["client-credentials", _] => "/client-credentials/{id}",
-        ["oauth2", "providers", _, "groups"] => "/oauth2/providers/{idp}/groups",
-        ["saml", _, "metadata"] => "/saml/{provider}/metadata",
-        ["saml", _, "login"] => "/saml/{provider}/login",
-        _ => "other",
-    }
-}
-
 /// Serve `GET /metrics` on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) -> Result<()> {
     loop {
@@ -228,15 +192,6 @@ pub async fn listen(addr: SocketAddr) -> Result<TcpListener> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn routes_are_templates_never_ids() {
-        assert_eq!(route_template("/oauth2/token"), "/oauth2/token");
-        assert_eq!(route_template("/client-credentials/123e4567-e89b-42d3-a456-426614174000"), "/client-credentials/{id}");
-        assert_eq!(route_template("/saml/corp/login"), "/saml/{provider}/login");
-        assert_eq!(route_template("/oauth2/providers/google/groups"), "/oauth2/providers/{idp}/groups");
-        assert_eq!(route_template("/anything/alice@example.com"), "other");
-    }
 
     #[test]
     fn the_exposition_counts_requests_and_outcomes() {

@@ -11,19 +11,10 @@ use crate::Service;
 pub(crate) const T0: u64 = 1_800_000_000;
 pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-pub(crate) const CALLBACK: &str = "https://app.example.com/cb";
+pub(crate) use crate::testing::CALLBACK;
 
 pub(crate) fn service_with(extra: &[(&str, &str)]) -> Service {
-    let mut pairs = vec![
-        ("base_url", "https://auth.example.com"),
-        ("dev_mode", "true"),
-        ("client_callback_allowlist", CALLBACK),
-        ("admins", "admin@test.tmi"),
-        ("rate_limit_ip", "off"),
-        ("rate_limit_session", "off"),
-        ("rate_limit_user", "off"),
-        ("client_secret_pepper", "unit-test-pepper-unit-test-pepper"),
-    ];
+    let mut pairs = crate::testing::settings();
     pairs.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
     pairs.extend_from_slice(extra);
     Service::new(Config::from_pairs(pairs).unwrap())

@@ -40,7 +40,7 @@ mod flow_tests;
 #[cfg(test)]
 mod lifecycle_tests;
 
-pub use api::Service;
+pub use api::{route_template, Service};
 pub use config::Config;
 pub use error::AuthError;
 pub use http::{Request, Response};

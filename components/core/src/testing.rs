@@ -130,3 +130,21 @@ impl TestWorld {
         World { store: &self.store, keyring: &TestKeyring, http: &NoHttp, random: &self.random, now }
     }
 }
+
+/// The client callback of the test settings.
+pub const CALLBACK: &str = "https://app.example.com/cb";
+
+/// The settings the core's flow tests (and the fuzz targets) run with:
+/// development mode, one allowed callback, an admin, rate limits off.
+pub fn settings() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("base_url", "https://auth.example.com"),
+        ("dev_mode", "true"),
+        ("client_callback_allowlist", CALLBACK),
+        ("admins", "admin@test.tmi"),
+        ("rate_limit_ip", "off"),
+        ("rate_limit_session", "off"),
+        ("rate_limit_user", "off"),
+        ("client_secret_pepper", "unit-test-pepper-unit-test-pepper"),
+    ]
+}

@@ -31,6 +31,42 @@ pub struct Service {
     providers: Providers,
 }
 
+/// The route a path belongs to, as the spec writes it; never the path
+/// itself (ids and provider names are not labels of their own).
+pub fn route_template(path: &str) -> &'static str {
+    const EXACT: &[&str] = &[
+        "/healthz",
+        "/oauth2/authorize",
+        "/oauth2/callback",
+        "/oauth2/token",
+        "/oauth2/refresh",
+        "/oauth2/revoke",
+        "/oauth2/introspect",
+        "/oauth2/userinfo",
+        "/oauth2/providers",
+        "/users/me",
+        "/client-credentials",
+        "/saml/providers",
+        "/saml/acs",
+        "/saml/slo",
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/jwks.json",
+    ];
+    if let Some(route) = EXACT.iter().find(|r| **r == path) {
+        return route;
+    }
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["client-credentials", _] => "/client-credentials/{id}",
+        ["oauth2", "providers", _, "groups"] => "/oauth2/providers/{idp}/groups",
+        ["saml", _, "metadata"] => "/saml/{provider}/metadata",
+        ["saml", _, "login"] => "/saml/{provider}/login",
+        _ => "other",
+    }
+}
+
 /// The paths whose requests are rate limited (SAML logins too: `/saml/*/login`).
 const LIMITED: &[&str] = &[
     "/oauth2/authorize",
@@ -179,5 +215,19 @@ fn client_ip(req: &Request) -> &str {
     match req.header("spin-client-addr") {
         Some(addr) => addr.rsplit_once(':').map_or(addr, |(host, _)| host),
         None => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_template;
+
+    #[test]
+    fn paths_map_to_their_route_never_to_themselves() {
+        assert_eq!(route_template("/oauth2/token"), "/oauth2/token");
+        assert_eq!(route_template("/client-credentials/123e4567-e89b-42d3-a456-426614174000"), "/client-credentials/{id}");
+        assert_eq!(route_template("/saml/corp/login"), "/saml/{provider}/login");
+        assert_eq!(route_template("/oauth2/providers/google/groups"), "/oauth2/providers/{idp}/groups");
+        assert_eq!(route_template("/anything/alice@example.com"), "other");
     }
 }

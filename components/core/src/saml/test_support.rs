@@ -286,3 +286,19 @@ pub fn encrypt_for(element: &str, wrapper: &str, to: &RsaPrivateKey) -> String {
         data = STANDARD.encode(data)
     )
 }
+
+/// A LogoutRequest of the test IdP (unsigned), issued at `issued`, for `destination`.
+pub fn logout_request(id: &str, name_id: &str, issued: u64, destination: &str) -> String {
+    format!(
+        concat!(
+            r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" "#,
+            r#"ID="{id}" Version="2.0" IssueInstant="{issued}" Destination="{destination}">"#,
+            r#"<saml:Issuer>{issuer}</saml:Issuer><saml:NameID>{name_id}</saml:NameID></samlp:LogoutRequest>"#
+        ),
+        id = id,
+        issued = crate::timefmt::rfc3339(issued),
+        destination = destination,
+        issuer = IDP_ENTITY,
+        name_id = name_id
+    )
+}

@@ -406,15 +406,20 @@ fn discovery_and_jwks_are_cached_for_an_hour() {
     assert_eq!(fx.idp.count(&disco), 2);
 }
 
+/// A claims edit that drops `claim`.
+fn without(claim: &'static str) -> impl Fn(&mut Value) {
+    move |c: &mut Value| {
+        c.as_object_mut().unwrap().remove(claim);
+    }
+}
+
 #[test]
 fn wrong_nonce_is_refused() {
     let fx = Fx::new();
     let r = fx.login_with(|c| c["nonce"] = json!("someone-elses-nonce"));
     fx.assert_refused_without_user(&r, 502, "upstream_error");
     fx.assert_id_token(IdTokenRule::NonceMismatch);
-    let r = fx.login_with(|c| {
-        c.as_object_mut().unwrap().remove("nonce");
-    });
+    let r = fx.login_with(without("nonce"));
     fx.assert_refused_without_user(&r, 502, "upstream_error");
     fx.assert_id_token(IdTokenRule::NonceMismatch);
 }
@@ -430,9 +435,7 @@ fn id_token_claims_are_checked() {
         (IdTokenRule::Expired, Box::new(|c| c["exp"] = json!(T0 - 60))),
         (IdTokenRule::IssuedInFuture, Box::new(|c| c["iat"] = json!(T0 + 120))),
         (IdTokenRule::NotYetValid, Box::new(|c| c["nbf"] = json!(T0 + 120))),
-        (IdTokenRule::Expired, Box::new(|c| {
-            c.as_object_mut().unwrap().remove("exp");
-        })),
+        (IdTokenRule::Expired, Box::new(without("exp"))),
     ];
     for (rule, edit) in cases {
         let fx = Fx::new();
@@ -593,9 +596,7 @@ fn discovery_with_another_issuer_is_refused() {
 fn missing_email_is_refused_without_user() {
     let fx = Fx::new();
     fx.idp.set(&format!("{ISSUER}/userinfo"), 200, &json!({"sub": "u-1", "name": "Ann"}));
-    let r = fx.login_with(|c| {
-        c.as_object_mut().unwrap().remove("email");
-    });
+    let r = fx.login_with(without("email"));
     fx.assert_refused_without_user(&r, 502, "upstream_error");
     fx.assert_because(UpstreamRule::NoEmail);
 }

@@ -13,7 +13,6 @@ use crate::saml::authn_request::{inflate, redirect_url};
 use crate::saml::test_support::*;
 use crate::saml::{dom, response};
 use crate::testing::TestWorld;
-use crate::timefmt::rfc3339;
 use crate::Service;
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -396,21 +395,6 @@ fn attempts_per_relay_state_are_rate_limited() {
 }
 
 // --- single logout ---
-
-fn logout_request(id: &str, name_id: &str, issued: u64, destination: &str) -> String {
-    format!(
-        concat!(
-            r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" "#,
-            r#"ID="{id}" Version="2.0" IssueInstant="{issued}" Destination="{destination}">"#,
-            r#"<saml:Issuer>{issuer}</saml:Issuer><saml:NameID>{name_id}</saml:NameID></samlp:LogoutRequest>"#
-        ),
-        id = id,
-        issued = rfc3339(issued),
-        destination = destination,
-        issuer = IDP_ENTITY,
-        name_id = name_id
-    )
-}
 
 fn refresh(svc: &Service, w: &TestWorld, token: &str) -> Response {
     let req = Request::new("POST", "/oauth2/refresh")
