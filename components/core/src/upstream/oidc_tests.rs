@@ -468,10 +468,10 @@ fn none_and_hmac_algorithms_are_refused() {
     }
 }
 
-#[test]
-fn algorithms_not_listed_for_the_provider_are_refused() {
+/// Start a login whose ID token is ES256-signed by a fresh key that the
+/// provider's JWKS publishes; returns the authorize parameters.
+fn es256_login(fx: &Fx) -> HashMap<String, String> {
     use p256::ecdsa::signature::Signer;
-    let fx = Fx::new(); // discovery lists RS256 only
     let sk = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
     let point = sk.verifying_key().to_encoded_point(false);
     let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "e1", "x": b64url(point.x().unwrap()), "y": b64url(point.y().unwrap())});
@@ -480,23 +480,22 @@ fn algorithms_not_listed_for_the_provider_are_refused() {
     let input = signing_input("ES256", Some("e1"), &fx.claims(&q["nonce"]));
     let sig: p256::ecdsa::Signature = sk.sign(input.as_bytes());
     fx.set_tokens(&format!("{input}.{}", b64url(&sig.to_bytes())));
+    q
+}
+
+#[test]
+fn algorithms_not_listed_for_the_provider_are_refused() {
+    let fx = Fx::new(); // discovery lists RS256 only
+    let q = es256_login(&fx);
     fx.assert_refused_without_user(&fx.callback(&q["state"]), 502, "upstream_error");
     fx.assert_id_token(IdTokenRule::AlgorithmNotAllowed);
 }
 
 #[test]
 fn es256_id_tokens_verify() {
-    use p256::ecdsa::signature::Signer;
     let fx = Fx::new();
     fx.idp.set(&format!("{ISSUER}/.well-known/openid-configuration"), 200, &discovery(json!({"id_token_signing_alg_values_supported": ["ES256"]})));
-    let sk = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-    let point = sk.verifying_key().to_encoded_point(false);
-    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "e1", "x": b64url(point.x().unwrap()), "y": b64url(point.y().unwrap())});
-    fx.idp.set(&format!("{ISSUER}/jwks"), 200, &json!({"keys": [jwk]}));
-    let q = fx.authorize();
-    let input = signing_input("ES256", Some("e1"), &fx.claims(&q["nonce"]));
-    let sig: p256::ecdsa::Signature = sk.sign(input.as_bytes());
-    fx.set_tokens(&format!("{input}.{}", b64url(&sig.to_bytes())));
+    let q = es256_login(&fx);
     tmi_code(&fx.callback(&q["state"]));
 }
 
