@@ -72,7 +72,7 @@ pub fn services(settings: Settings, data_dir: &Path, dev: bool, metrics: Arc<Met
     let kv = open_store(&settings.store()?, data_dir, &secrets)?;
     Ok(Services {
         kv,
-        config: Arc::new(ConfigStore { settings: Arc::new(settings), secrets }),
+        config: Arc::new(ConfigStore::new(Arc::new(settings), secrets)),
         keyring: Arc::new(keyring::HostKeyring::new(keyring)),
         outbound,
         metrics,

@@ -8,7 +8,7 @@ pub mod ports;
 use tmi_auth_core::ports::{HttpClient, HttpError, OutboundRequest, OutboundResponse, Store};
 use tmi_auth_core::Response;
 use wasip2::http::types::{ErrorCode, Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
-use tmi_auth_core::store::lease::LeasedStore;
+use tmi_auth_core::store::lease::{LeasedStore, ATOMIC_CAS_CONFIG_KEY};
 use tmi_auth_core::values::ConfigError;
 use tmi_auth_core::{AuthError, Config, World};
 
@@ -18,33 +18,53 @@ wit_bindgen::generate!({
     generate_all,
 });
 
-/// The configuration for one call (or why it does not parse), plus the
-/// secrets it names, fetched by name: our host never lists secrets in
-/// `get-all` (Spin does list its secret variables, which is harmless).
-/// Only SAML calls need the SAML providers, whose SP keys and IdP metadata
-/// take about a millisecond to parse, so other calls leave them out (the
-/// host has parsed the whole configuration at startup).
-pub fn load_config(with_saml: bool) -> Result<Result<Config, ConfigError>, AuthError> {
+/// What one call runs with: the configuration (or why it does not parse),
+/// and whether the runtime vouches for its compare-and-swap (our host does;
+/// Spin's is not atomic, so there the core's leases are used).
+pub struct Setup {
+    pub config: Result<Config, ConfigError>,
+    pub cas_is_atomic: bool,
+}
+
+/// The configuration for one call, plus the secrets it names. Our host
+/// answers `get-all` with one bundle that holds the settings, those secrets
+/// and the compare-and-swap flag (`config::bundle`); other runtimes list
+/// settings only, and secrets and the flag are fetched by name. Only SAML
+/// calls need the SAML providers, whose SP keys and IdP metadata take about
+/// a millisecond to parse, so other calls leave them out (the host has
+/// parsed the whole configuration at startup).
+pub fn load_config(with_saml: bool) -> Result<Setup, AuthError> {
+    use tmi_auth_core::config::{bundle, saml, secret_names};
     let unavailable = |_| AuthError::Unavailable("configuration unavailable".into());
-    let mut pairs = wasi::config::store::get_all().map_err(unavailable)?;
+    let get = |name: &str| wasi::config::store::get(name).map_err(unavailable);
+    let mut pairs = bundle::unpack(wasi::config::store::get_all().map_err(unavailable)?);
     if !with_saml {
-        pairs.retain(|(k, _)| k != tmi_auth_core::config::saml::KEY);
+        pairs.retain(|(k, _)| k != saml::KEY);
     }
-    for name in tmi_auth_core::config::secret_names(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-        if let Some(value) = wasi::config::store::get(&name).map_err(unavailable)? {
-            pairs.push((name, value));
+    for name in secret_names(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        if pairs.iter().all(|(k, _)| *k != name) {
+            if let Some(value) = get(&name)? {
+                pairs.push((name, value));
+            }
         }
     }
-    Ok(Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+    let cas_flag = match pairs.iter().find(|(k, _)| k == ATOMIC_CAS_CONFIG_KEY) {
+        Some((_, value)) => Some(value.clone()),
+        None => get(ATOMIC_CAS_CONFIG_KEY).ok().flatten(),
+    };
+    Ok(Setup {
+        config: Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        cas_is_atomic: cas_flag.as_deref() == Some("true"),
+    })
 }
 
 /// Run `f` in the world of this call: the `default` store (with leases
 /// where the runtime does not vouch for its compare-and-swap), the host's
 /// keyring, `wasi:random`, the wall clock, and `http` for upstream calls.
-pub fn with_world<R>(http: &dyn HttpClient, f: impl FnOnce(&World) -> R) -> Result<R, AuthError> {
+pub fn with_world<R>(http: &dyn HttpClient, cas_is_atomic: bool, f: impl FnOnce(&World) -> R) -> Result<R, AuthError> {
     let kv = ports::KvStore::open()?;
     let leased;
-    let store: &dyn Store = if ports::KvStore::cas_is_atomic() {
+    let store: &dyn Store = if cas_is_atomic {
         &kv
     } else {
         leased = LeasedStore::new(&kv, &ports::wall_clock_seconds, &ports::pause);

@@ -2,7 +2,6 @@
 //! `tmi:auth/keyring`, `wasi:random` and the clocks.
 
 use tmi_auth_core::ports::{Algorithm, KeyInfo, Keyring, KeyringError, Random, Store, StoreError};
-use tmi_auth_core::store::lease::ATOMIC_CAS_CONFIG_KEY;
 use tmi_auth_core::AuthError;
 
 use crate::tmi::auth::keyring as kr;
@@ -26,12 +25,6 @@ impl KvStore {
     pub fn open() -> Result<Self, AuthError> {
         let bucket = store::open("default").map_err(|e| AuthError::Unavailable(store_error(e).0))?;
         Ok(KvStore { bucket })
-    }
-
-    /// Whether the runtime vouches for its compare-and-swap (our host does;
-    /// Spin's is not atomic, so there the core's leases are used).
-    pub fn cas_is_atomic() -> bool {
-        matches!(crate::wasi::config::store::get(ATOMIC_CAS_CONFIG_KEY), Ok(Some(v)) if v == "true")
     }
 }
 

@@ -27,8 +27,9 @@ export!(Library);
 
 /// Run one core call with the configuration and world of this call.
 fn call<T>(with_saml: bool, f: impl FnOnce(&Config, &World) -> Result<T, AuthError>) -> Result<T, AuthError> {
-    let config = load_config(with_saml)?.map_err(AuthError::Misconfigured)?;
-    with_world(&NoOutbound, |world| f(&config, world))?
+    let setup = load_config(with_saml)?;
+    let config = setup.config.map_err(AuthError::Misconfigured)?;
+    with_world(&NoOutbound, setup.cas_is_atomic, |world| f(&config, world))?
 }
 
 /// What is neither the caller's mistake nor a named refusal.

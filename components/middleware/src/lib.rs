@@ -67,11 +67,11 @@ impl Guest for Middleware {
 
 /// The token's claims, or the answer that refuses the request.
 fn check(req: &Request) -> Result<AccessClaims, Response> {
-    let verified = match load_config(false) {
-        Ok(Ok(config)) => req
+    let verified = match load_config(false).map(|setup| (setup.config, setup.cas_is_atomic)) {
+        Ok((Ok(config), cas_is_atomic)) => req
             .bearer_token()
-            .and_then(|token| with_world(&NoOutbound, |world| verify_token(&config, world, token))?),
-        Ok(Err(broken)) => {
+            .and_then(|token| with_world(&NoOutbound, cas_is_atomic, |world| verify_token(&config, world, token))?),
+        Ok((Err(broken), _)) => {
             let (response, refusal) = Service::misconfigured(req, broken);
             log(req, &refusal);
             return Err(response);

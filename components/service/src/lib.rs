@@ -29,21 +29,24 @@ impl Guest for Component {
 
 fn serve(req: &Request) -> Response {
     // /healthz parses everything, so that it reports any broken setting.
-    let config = match load_config(req.path.starts_with("/saml/") || req.path == "/healthz") {
-        Ok(Ok(config)) => config,
-        Ok(Err(broken)) => {
-            let (response, refusal) = Service::misconfigured(req, broken);
-            log_refusal(req, Some(&refusal));
-            return response;
-        }
+    let setup = match load_config(req.path.starts_with("/saml/") || req.path == "/healthz") {
+        Ok(setup) => setup,
         Err(e) => {
             eprintln!("tmi-auth: {e}");
             return e.into_response();
         }
     };
+    let config = match setup.config {
+        Ok(config) => config,
+        Err(broken) => {
+            let (response, refusal) = Service::misconfigured(req, broken);
+            log_refusal(req, Some(&refusal));
+            return response;
+        }
+    };
     let http = outbound::WasiHttp::new(config.upstream_timeout);
     let service = Service::new(config);
-    let (mut response, refusal) = match with_world(&http, |world| service.handle_with_refusal(req, world)) {
+    let (mut response, refusal) = match with_world(&http, setup.cas_is_atomic, |world| service.handle_with_refusal(req, world)) {
         Ok(answer) => answer,
         Err(e) => (e.into_response(), Some(e)),
     };
@@ -105,7 +108,11 @@ fn read_request(request: IncomingRequest) -> Result<Request, AuthError> {
             .map_err(|_| AuthError::InvalidRequest(format!("header {name} is not valid UTF-8")))?;
         req.headers.push((name.to_ascii_lowercase(), value));
     }
-    req.body = read_body(&request)?;
+    // No endpoint reads a GET or HEAD body: leave it unread (five calls
+    // into the host fewer for every such request).
+    if !matches!(req.method.as_str(), "GET" | "HEAD") {
+        req.body = read_body(&request)?;
+    }
     Ok(req)
 }
 

@@ -1,11 +1,13 @@
-//! `wasi:config/store@0.2.0-draft-2024-09-27`: the settings, then secrets
+//! `wasi:config/store@0.2.0-draft-2024-09-27`: the settings, and secrets
 //! by name, except the secrets that hold signing keys (those stay in the
-//! keyring).
+//! keyring). `get-all` answers with one bundle (`config::bundle` in the
+//! core), so the component makes one call and one copy per request.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use wasmtime::component::HasData;
 
+use tmi_auth_core::config::{bundle, secret_names};
 use tmi_auth_core::store::lease::ATOMIC_CAS_CONFIG_KEY;
 
 use super::bindings::config_store;
@@ -14,11 +16,17 @@ use crate::settings::Settings;
 
 /// What the component may read.
 pub struct ConfigStore {
-    pub settings: Arc<Settings>,
-    pub secrets: Arc<Secrets>,
+    settings: Arc<Settings>,
+    secrets: Arc<Secrets>,
+    /// The `get-all` answer, once every secret it names has been found.
+    bundle: OnceLock<Vec<(String, String)>>,
 }
 
 impl ConfigStore {
+    pub fn new(settings: Arc<Settings>, secrets: Arc<Secrets>) -> Self {
+        Self { settings, secrets, bundle: OnceLock::new() }
+    }
+
     fn is_key_material(&self, name: &str) -> bool {
         self.settings.keys().iter().any(|k| k.secret == name)
     }
@@ -46,9 +54,33 @@ impl ConfigStore {
         }
     }
 
-    /// Only plain configuration: secrets are read one by one, by name.
-    pub fn get_all(&self) -> Vec<(String, String)> {
-        self.settings.all().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// One pair holding the settings, the secrets they name (never key
+    /// material) and the compare-and-swap flag: what the component would
+    /// otherwise fetch in several calls, a pair at a time.
+    pub fn get_all(&self) -> Result<Vec<(String, String)>, config_store::Error> {
+        if let Some(bundle) = self.bundle.get() {
+            return Ok(bundle.clone());
+        }
+        let names = secret_names(self.settings.all());
+        let wanted = names.len();
+        let mut secrets = Vec::with_capacity(wanted);
+        for name in names {
+            if let Some(value) = self.get(&name)? {
+                secrets.push((name, value));
+            }
+        }
+        let value = bundle::encode(
+            self.settings
+                .all()
+                .chain(secrets.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .chain([(ATOMIC_CAS_CONFIG_KEY, "true")]),
+        );
+        let answer = vec![(bundle::KEY.to_string(), value)];
+        // A secret still missing may be added later: ask again next time.
+        if secrets.len() == wanted {
+            let _ = self.bundle.set(answer.clone());
+        }
+        Ok(answer)
     }
 }
 
@@ -68,7 +100,7 @@ impl config_store::Host for ConfigView<'_> {
     }
 
     fn get_all(&mut self) -> wasmtime::Result<Result<Vec<(String, String)>, config_store::Error>> {
-        Ok(Ok(self.0.get_all()))
+        Ok(self.0.get_all())
     }
 }
 
@@ -83,32 +115,59 @@ mod tests {
         Settings::load(Some(&path), Vec::new(), "127.0.0.1:8080".parse().unwrap(), false).unwrap()
     }
 
+    fn store(toml: &str, secrets: &[(&str, &str)]) -> ConfigStore {
+        let dir = tempfile::tempdir().unwrap();
+        let env = secrets.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        ConfigStore::new(Arc::new(load(toml)), Arc::new(Secrets::new(dir.path(), env)))
+    }
+
+    /// The pairs the component sees.
+    fn unpacked(store: &ConfigStore) -> Vec<(String, String)> {
+        bundle::unpack(store.get_all().unwrap())
+    }
+
     #[test]
     fn secrets_are_served_by_name_except_key_material() {
-        let dir = tempfile::tempdir().unwrap();
-        let settings = load("[[keys]]\nkid = \"k\"\nalg = \"HS256\"\nsecret = \"jwt_hs\"\n");
-        let secrets = Secrets::new(
-            dir.path(),
-            [
-                ("TMI_SECRET_GOOGLE_CLIENT_SECRET".to_string(), "s3cret".to_string()),
-                ("TMI_SECRET_JWT_HS".to_string(), "k".repeat(32)),
-            ],
+        let store = store(
+            "[[keys]]\nkid = \"k\"\nalg = \"HS256\"\nsecret = \"jwt_hs\"\n",
+            &[("TMI_SECRET_GOOGLE_CLIENT_SECRET", "s3cret"), ("TMI_SECRET_JWT_HS", &"k".repeat(32))],
         );
-        let store = ConfigStore { settings: Arc::new(settings), secrets: Arc::new(secrets) };
         assert_eq!(store.get("google_client_secret").unwrap().as_deref(), Some("s3cret"));
         assert_eq!(store.get("jwt_hs").unwrap(), None);
         assert_eq!(store.get("nope").unwrap(), None);
-        assert!(store.get_all().iter().all(|(k, _)| k != "google_client_secret"));
+    }
+
+    #[test]
+    fn get_all_bundles_the_settings_and_the_secrets_they_name_but_never_key_material() {
+        let pepper = "p".repeat(32);
+        let plain = store("base_url = \"https://auth.example\"\n", &[("TMI_SECRET_CLIENT_SECRET_PEPPER", &pepper), ("TMI_SECRET_GOOGLE_CLIENT_SECRET", "s3cret")]);
+        let pairs = unpacked(&plain);
+        assert!(pairs.contains(&("base_url".into(), "https://auth.example".into())));
+        assert!(pairs.contains(&("client_secret_pepper".into(), pepper.clone())), "named by the configuration");
+        assert!(pairs.iter().all(|(k, _)| k != "google_client_secret"), "not named: no google provider");
+        assert_eq!(plain.get_all().unwrap().len(), 1, "one pair, one copy");
+
+        let keyed = store("[[keys]]\nkid = \"k\"\nalg = \"HS256\"\nsecret = \"client_secret_pepper\"\n", &[("TMI_SECRET_CLIENT_SECRET_PEPPER", &pepper)]);
+        assert!(unpacked(&keyed).iter().all(|(_, v)| *v != pepper), "key material stays in the keyring");
+    }
+
+    #[test]
+    fn a_secret_added_later_is_served_once_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ConfigStore::new(Arc::new(load("")), Arc::new(Secrets::new(dir.path(), Vec::new())));
+        assert!(unpacked(&store).iter().all(|(k, _)| k != "client_secret_pepper"));
+        std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
+        std::fs::write(dir.path().join("secrets/client_secret_pepper"), "q".repeat(32)).unwrap();
+        assert!(unpacked(&store).contains(&("client_secret_pepper".into(), "q".repeat(32))));
     }
 
     #[test]
     fn the_component_is_told_our_compare_and_swap_is_atomic_and_no_setting_can_say_so() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = ConfigStore { settings: Arc::new(load("")), secrets: Arc::new(Secrets::new(dir.path(), Vec::new())) };
+        let store = store("", &[]);
         assert_eq!(store.get(ATOMIC_CAS_CONFIG_KEY).unwrap().as_deref(), Some("true"));
-        assert!(store.get_all().iter().all(|(k, _)| k != ATOMIC_CAS_CONFIG_KEY), "not a setting");
-        let dir2 = tempfile::tempdir().unwrap();
-        let path = dir2.path().join("tmi.toml");
+        assert!(unpacked(&store).contains(&(ATOMIC_CAS_CONFIG_KEY.into(), "true".into())));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tmi.toml");
         std::fs::write(&path, format!("{ATOMIC_CAS_CONFIG_KEY} = \"false\"\n")).unwrap();
         assert!(Settings::load(Some(&path), Vec::new(), "127.0.0.1:8080".parse().unwrap(), false).is_err());
     }

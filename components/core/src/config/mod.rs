@@ -2,6 +2,7 @@
 //! `wasi:config/store` `get-all` returns, and what Spin variables hold).
 
 pub mod allowlist;
+pub mod bundle;
 pub mod oauth;
 pub mod saml;
 
