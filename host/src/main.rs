@@ -44,9 +44,3 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// mimalloc instead of glibc's malloc: a fresh instance per request means
-/// many short-lived allocations on two threads at once (grant and
-/// introspection +2 to 8% in the HTTP benchmark, BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
