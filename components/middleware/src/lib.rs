@@ -14,7 +14,7 @@
 
 use tmi_auth_core::library::{verify_token, AccessClaims};
 use tmi_auth_core::{AuthError, Request, Response, Service};
-use tmi_auth_guest::{load_config, with_world, write_response, NoOutbound};
+use tmi_auth_guest::{load_config, with_world, write_response, NoOutbound, Setup};
 use wasip2::http::types::{ErrorCode, Fields, IncomingRequest, ResponseOutparam};
 
 wit_bindgen::generate!({
@@ -67,11 +67,11 @@ impl Guest for Middleware {
 
 /// The token's claims, or the answer that refuses the request.
 fn check(req: &Request) -> Result<AccessClaims, Response> {
-    let verified = match load_config(false).map(|setup| (setup.config, setup.cas_is_atomic)) {
-        Ok((Ok(config), cas_is_atomic)) => req
+    let verified = match load_config(false) {
+        Ok(Setup { config: Ok(config), cas_is_atomic }) => req
             .bearer_token()
             .and_then(|token| with_world(&NoOutbound, cas_is_atomic, |world| verify_token(&config, world, token))?),
-        Ok((Err(broken), _)) => {
+        Ok(Setup { config: Err(broken), .. }) => {
             let (response, refusal) = Service::misconfigured(req, broken);
             log(req, &refusal);
             return Err(response);
