@@ -275,20 +275,23 @@ impl Settings {
     }
 }
 
+/// Tests: the settings `serve` would load from a configuration file with
+/// this text, these environment variables, listening on 127.0.0.1:8080.
+#[cfg(test)]
+pub(crate) fn load_toml(toml: &str, env: &[(&str, &str)], dev: bool) -> Result<Settings> {
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    let path = dir.path().join("tmi.toml");
+    std::fs::write(&path, toml).context("writing the configuration file")?;
+    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    Settings::load(Some(&path), env, "127.0.0.1:8080".parse()?, dev)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn listen() -> SocketAddr {
         "127.0.0.1:8080".parse().unwrap()
-    }
-
-    fn load(toml: &str, env: &[(&str, &str)], dev: bool) -> Result<Settings> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("tmi.toml");
-        std::fs::write(&path, toml).unwrap();
-        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
-        Settings::load(Some(&path), env, listen(), dev)
     }
 
     #[test]
@@ -302,7 +305,7 @@ mod tests {
 
     #[test]
     fn toml_values_become_text_and_env_wins() {
-        let c = load(
+        let c = load_toml(
             r#"
             base_url = "https://auth.example"
             access_token_lifetime = 300
@@ -332,14 +335,14 @@ mod tests {
             ("[stores]\nbackend = \"redis\"", vec![], "stores"),
             ("", vec![("TMI_CONFIG_RATE_LIMIT_IPS", "1/1")], "rate_limit_ips"),
         ] {
-            let err = format!("{:#}", load(toml, &env, false).unwrap_err());
+            let err = format!("{:#}", load_toml(toml, &env, false).unwrap_err());
             assert!(err.contains(&format!("unknown setting {name:?}")), "{err}");
         }
     }
 
     #[test]
     fn a_broken_list_stops_the_host_with_its_key() {
-        let c = load("admins = \"[oops\"", &[], false).unwrap();
+        let c = load_toml("admins = \"[oops\"", &[], false).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let err = format!("{:#}", c.check(&Secrets::new(dir.path(), [])).unwrap_err());
         assert!(err.contains("admins"), "{err}");
@@ -347,19 +350,19 @@ mod tests {
 
     #[test]
     fn the_store_table_is_host_only_and_strict() {
-        let c = load("[store]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:6379/0\"\n", &[], false).unwrap();
+        let c = load_toml("[store]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:6379/0\"\n", &[], false).unwrap();
         let store = c.store().unwrap();
         assert_eq!((store.backend, store.url.as_deref()), (Backend::Redis, Some("redis://127.0.0.1:6379/0")));
         assert!(c.all().all(|(k, _)| k != "store"));
-        assert_eq!(load("", &[], false).unwrap().store().unwrap().backend, Backend::Redb);
-        assert!(load("[store]\nbackend = \"redis\"\npassword = \"x\"\n", &[], false).unwrap().store().is_err());
-        let env = load("", &[("TMI_CONFIG_STORE", r#"{"backend":"memory"}"#)], false).unwrap();
+        assert_eq!(load_toml("", &[], false).unwrap().store().unwrap().backend, Backend::Redb);
+        assert!(load_toml("[store]\nbackend = \"redis\"\npassword = \"x\"\n", &[], false).unwrap().store().is_err());
+        let env = load_toml("", &[("TMI_CONFIG_STORE", r#"{"backend":"memory"}"#)], false).unwrap();
         assert_eq!(env.store().unwrap().backend, Backend::Memory);
     }
 
     #[test]
     fn keys_table_is_host_only() {
-        let c = load("[[keys]]\nkid = \"k1\"\nalg = \"ES256\"\nsecret = \"jwt_key_k1\"\nsigning = true\n", &[], false).unwrap();
+        let c = load_toml("[[keys]]\nkid = \"k1\"\nalg = \"ES256\"\nsecret = \"jwt_key_k1\"\nsigning = true\n", &[], false).unwrap();
         assert_eq!(c.keys().len(), 1);
         assert!(c.keys()[0].signing);
         assert_eq!(c.get("keys"), None);
@@ -368,22 +371,22 @@ mod tests {
 
     #[test]
     fn dev_flag_forces_dev_mode() {
-        assert_eq!(load("dev_mode = false", &[], true).unwrap().get("dev_mode"), Some("true"));
-        assert!(load("", &[], true).unwrap().dev_mode());
-        assert!(!load("", &[], false).unwrap().dev_mode());
+        assert_eq!(load_toml("dev_mode = false", &[], true).unwrap().get("dev_mode"), Some("true"));
+        assert!(load_toml("", &[], true).unwrap().dev_mode());
+        assert!(!load_toml("", &[], false).unwrap().dev_mode());
     }
 
     #[test]
     fn invalid_keys_are_rejected() {
-        assert!(load("\"Base-URL\" = \"x\"", &[], false).is_err());
-        assert!(load("", &[("TMI_CONFIG_KEYS", "[]")], false).is_err());
-        assert!(load("allowed_outbound_hosts = \"not json\"", &[], false).is_err());
+        assert!(load_toml("\"Base-URL\" = \"x\"", &[], false).is_err());
+        assert!(load_toml("", &[("TMI_CONFIG_KEYS", "[]")], false).is_err());
+        assert!(load_toml("allowed_outbound_hosts = \"not json\"", &[], false).is_err());
     }
 
     #[test]
     fn oauth_providers_are_served_as_json_and_need_their_secrets() {
         let dir = tempfile::tempdir().unwrap();
-        let c = load("[[oauth_providers]]\nid = \"corp-sso\"\nkind = \"oidc\"\nclient_id = \"c\"\nissuer = \"https://idp.example\"\n", &[], false).unwrap();
+        let c = load_toml("[[oauth_providers]]\nid = \"corp-sso\"\nkind = \"oidc\"\nclient_id = \"c\"\nissuer = \"https://idp.example\"\n", &[], false).unwrap();
         let raw: serde_json::Value = serde_json::from_str(c.get("oauth_providers").unwrap()).unwrap();
         assert_eq!(raw[0]["id"], "corp-sso");
         let without = Secrets::new(dir.path(), []);
@@ -391,7 +394,7 @@ mod tests {
         assert!(err.contains("TMI_SECRET_OAUTH_CORP_SSO_CLIENT_SECRET"), "{err}");
         let with = Secrets::new(dir.path(), [("TMI_SECRET_OAUTH_CORP_SSO_CLIENT_SECRET".to_string(), "x".to_string())]);
         c.check(&with).unwrap();
-        let bad = load("oauth_providers = \"not json\"\n", &[], false).unwrap();
+        let bad = load_toml("oauth_providers = \"not json\"\n", &[], false).unwrap();
         assert!(bad.check(&with).is_err());
     }
 
@@ -424,7 +427,7 @@ mod tests {
     #[test]
     fn saml_providers_need_secrets_and_no_doctype() {
         let dir = tempfile::tempdir().unwrap();
-        let c = load("[[saml_providers]]\nid = \"corp-idp\"\nidp_metadata = \"<x/>\"\n", &[], false).unwrap();
+        let c = load_toml("[[saml_providers]]\nid = \"corp-idp\"\nidp_metadata = \"<x/>\"\n", &[], false).unwrap();
         let without = Secrets::new(dir.path(), []);
         let err = format!("{:#}", c.check(&without).unwrap_err());
         assert!(err.contains("TMI_SECRET_SAML_CORP_IDP_SP_KEY"), "{err}");
@@ -438,10 +441,10 @@ mod tests {
         // Secrets present: the DOCTYPE check and then the core's parse speak.
         let err = format!("{:#}", c.check(&with).unwrap_err());
         assert!(!err.contains("needs the secret"), "{err}");
-        let doctype = load("[[saml_providers]]\nid = \"corp-idp\"\nidp_metadata = \"<!DocType x><x/>\"\n", &[], false).unwrap();
+        let doctype = load_toml("[[saml_providers]]\nid = \"corp-idp\"\nidp_metadata = \"<!DocType x><x/>\"\n", &[], false).unwrap();
         let err = format!("{:#}", doctype.check(&with).unwrap_err());
         assert!(err.contains("DOCTYPE"), "{err}");
-        let no_metadata = load("[[saml_providers]]\nid = \"corp-idp\"\n", &[], false).unwrap();
+        let no_metadata = load_toml("[[saml_providers]]\nid = \"corp-idp\"\n", &[], false).unwrap();
         assert!(no_metadata.check(&with).is_err());
     }
 }

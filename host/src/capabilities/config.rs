@@ -107,18 +107,12 @@ impl config_store::Host for ConfigView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn load(toml: &str) -> Settings {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("tmi.toml");
-        std::fs::write(&path, toml).unwrap();
-        Settings::load(Some(&path), Vec::new(), "127.0.0.1:8080".parse().unwrap(), false).unwrap()
-    }
+    use crate::settings::load_toml;
 
     fn store(toml: &str, secrets: &[(&str, &str)]) -> ConfigStore {
         let dir = tempfile::tempdir().unwrap();
         let env = secrets.iter().map(|(k, v)| (k.to_string(), v.to_string()));
-        ConfigStore::new(Arc::new(load(toml)), Arc::new(Secrets::new(dir.path(), env)))
+        ConfigStore::new(Arc::new(load_toml(toml, &[], false).unwrap()), Arc::new(Secrets::new(dir.path(), env)))
     }
 
     /// The pairs the component sees.
@@ -154,7 +148,7 @@ mod tests {
     #[test]
     fn a_secret_added_later_is_served_once_it_exists() {
         let dir = tempfile::tempdir().unwrap();
-        let store = ConfigStore::new(Arc::new(load("")), Arc::new(Secrets::new(dir.path(), Vec::new())));
+        let store = ConfigStore::new(Arc::new(load_toml("", &[], false).unwrap()), Arc::new(Secrets::new(dir.path(), Vec::new())));
         assert!(unpacked(&store).iter().all(|(k, _)| k != "client_secret_pepper"));
         std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
         std::fs::write(dir.path().join("secrets/client_secret_pepper"), "q".repeat(32)).unwrap();
@@ -166,9 +160,6 @@ mod tests {
         let store = store("", &[]);
         assert_eq!(store.get(ATOMIC_CAS_CONFIG_KEY).unwrap().as_deref(), Some("true"));
         assert!(unpacked(&store).contains(&(ATOMIC_CAS_CONFIG_KEY.into(), "true".into())));
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("tmi.toml");
-        std::fs::write(&path, format!("{ATOMIC_CAS_CONFIG_KEY} = \"false\"\n")).unwrap();
-        assert!(Settings::load(Some(&path), Vec::new(), "127.0.0.1:8080".parse().unwrap(), false).is_err());
+        assert!(load_toml(&format!("{ATOMIC_CAS_CONFIG_KEY} = \"false\"\n"), &[], false).is_err());
     }
 }
